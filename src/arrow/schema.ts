@@ -1,0 +1,127 @@
+// Table schemas: the Arrow schema CloudQuery sees for a table, built from the files' own schemas.
+// Files of one table may drift compatibly (columns added, integers/floats widened); their schemas merge
+// into one. A truly incompatible file is reported with both keys and the column.
+import { DataType, Field, FixedSizeBinary, Float64, Int64, Schema, Type } from 'apache-arrow';
+
+export const CQ_ID = '_cq_id';
+export const CQ_PARENT_ID = '_cq_parent_id';
+
+export const MD_TABLE_NAME = 'cq:table_name';
+export const MD_INCREMENTAL = 'cq:extension:incremental';
+export const MD_PRIMARY_KEY = 'cq:extension:primary_key';
+export const MD_UNIQUE = 'cq:extension:unique';
+export const MD_EXTENSION_NAME = 'ARROW:extension:name';
+export const MD_EXTENSION_METADATA = 'ARROW:extension:metadata';
+
+/** CloudQuery's UUID extension type, as its Go and JS SDKs declare it. */
+function uuidField(name: string, nullable: boolean, extra: Record<string, string>): Field {
+  return new Field(name, new FixedSizeBinary(16), nullable, new Map(Object.entries({
+    [MD_EXTENSION_NAME]: 'uuid',
+    [MD_EXTENSION_METADATA]: 'uuid-serialized',
+    ...extra,
+  })));
+}
+
+export class SchemaConflictError extends Error {
+  constructor(message: string, readonly column: string) {
+    super(message);
+    this.name = 'SchemaConflictError';
+  }
+}
+
+/** A table's merged schema and where each column was first seen (for messages). */
+export interface MergedSchema {
+  fields: Field[];
+  firstSeen: Map<string, string>;
+  /** Keys whose schema was merged in. */
+  keys: string[];
+}
+
+export function emptyMerge(): MergedSchema {
+  return { fields: [], firstSeen: new Map(), keys: [] };
+}
+
+/**
+ * The wider of two types when one file's column can be read as the other's, or undefined.
+ * Integers widen to a wider integer of the same signedness (or to int64), floats to float64,
+ * and integers mixed with floats become float64.
+ */
+export function widen(a: DataType, b: DataType): DataType | undefined {
+  if (sameType(a, b)) return a;
+  if (DataType.isInt(a) && DataType.isInt(b)) {
+    if (a.isSigned === b.isSigned) return a.bitWidth >= b.bitWidth ? a : b;
+    // Mixed signedness fits in int64 unless one side is already uint64.
+    if (Math.max(a.bitWidth, b.bitWidth) < 64) return new Int64();
+    return undefined;
+  }
+  if (DataType.isFloat(a) && DataType.isFloat(b)) return new Float64();
+  if ((DataType.isFloat(a) && DataType.isInt(b)) || (DataType.isInt(a) && DataType.isFloat(b))) return new Float64();
+  return undefined;
+}
+
+export function sameType(a: DataType, b: DataType): boolean {
+  return a.typeId === b.typeId && typeSignature(a) === typeSignature(b);
+}
+
+function typeSignature(t: DataType): string {
+  // Field names of nested types matter (struct members); list item names do not.
+  if (t.typeId === Type.List || t.typeId === Type.FixedSizeList) return `${Type[t.typeId]}<${typeSignature(t.children[0]!.type)}>`;
+  if (t.children?.length) return `${String(t)}{${t.children.map((c) => `${c.name}:${typeSignature(c.type)}`).join(',')}}`;
+  return String(t);
+}
+
+/** Merges one file's schema into the table's; throws SchemaConflictError naming both keys. */
+export function mergeSchema(merged: MergedSchema, key: string, schema: Schema): void {
+  const isFirst = merged.keys.length === 0;
+  const seen = new Set<string>();
+  for (const field of schema.fields) {
+    seen.add(field.name);
+    const index = merged.fields.findIndex((f) => f.name === field.name);
+    if (index < 0) {
+      // A column new to the table: rows of earlier files get nulls in it.
+      merged.fields.push(isFirst ? field : new Field(field.name, field.type, true, field.metadata));
+      merged.firstSeen.set(field.name, key);
+      continue;
+    }
+    const current = merged.fields[index]!;
+    const type = widen(current.type, field.type);
+    if (!type) {
+      throw new SchemaConflictError(
+        `column "${field.name}" is ${field.type} in ${key} but ${current.type} in ${merged.firstSeen.get(field.name)}; ` +
+          `these cannot be merged into one table (move one of the files to another prefix, or rewrite it with the same type)`,
+        field.name,
+      );
+    }
+    merged.fields[index] = new Field(current.name, type, current.nullable || field.nullable, current.metadata);
+  }
+  if (!isFirst) {
+    // Columns this file lacks become nullable: its rows carry nulls there.
+    merged.fields = merged.fields.map((f) => (seen.has(f.name) || f.nullable ? f : new Field(f.name, f.type, true, f.metadata)));
+  }
+  merged.keys.push(key);
+}
+
+/** The schema sent in migrate_table and with every insert of the table. */
+export function tableSchema(table: string, merged: MergedSchema): Schema {
+  const fields = [...merged.fields];
+  const hasCqId = fields.some((f) => f.name === CQ_ID);
+  if (!hasCqId) {
+    fields.push(uuidField(CQ_ID, false, { [MD_UNIQUE]: 'true' }));
+    if (!fields.some((f) => f.name === CQ_PARENT_ID)) fields.push(uuidField(CQ_PARENT_ID, true, {}));
+  }
+  const metadata = new Map<string, string>([
+    [MD_TABLE_NAME, table],
+    [MD_INCREMENTAL, 'true'],
+  ]);
+  return new Schema(fields, metadata);
+}
+
+/** Primary key columns declared in the files' CloudQuery field metadata. */
+export function primaryKeys(schema: Schema): string[] {
+  return schema.fields.filter((f) => f.metadata.get(MD_PRIMARY_KEY) === 'true').map((f) => f.name);
+}
+
+/** Whether the plugin generates `_cq_id` (false when the files carry their own). */
+export function generatesCqId(merged: MergedSchema): boolean {
+  return !merged.fields.some((f) => f.name === CQ_ID);
+}

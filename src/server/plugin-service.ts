@@ -1,0 +1,199 @@
+// The CloudQuery plugin protocol v3 service: GetName, GetVersion, GetSpecSchema, Init, GetTables,
+// Sync, Close, TestConnection. Source-only: Read/Write/Transform answer UNIMPLEMENTED.
+import { once } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { pluginV3 } from '@cloudquery/plugin-pb-javascript';
+import { RecordBatchStreamWriter, type Schema } from 'apache-arrow';
+import { Catalog } from '../catalog.js';
+import type { Logger } from '../log.js';
+import { parseSpec, SpecError, specJsonSchema } from '../spec.js';
+import { openStore } from '../store/index.js';
+import { StoreError } from '../store/types.js';
+import { runSync, type SyncSink } from '../sync.js';
+import { PLUGIN_NAME, PLUGIN_VERSION } from '../version.js';
+
+const pb = pluginV3.cloudquery.plugin.v3;
+
+/** A handler failure with the gRPC status it should end the call with. */
+class CallError extends Error {
+  constructor(readonly code: grpc.status, message: string) {
+    super(message);
+  }
+}
+
+/** An IPC stream holding only a schema, as GetTables and migrate_table carry it. */
+function schemaOnly(schema: Schema): Uint8Array {
+  const writer = new RecordBatchStreamWriter();
+  writer.reset(undefined, schema);
+  writer.finish();
+  return writer.toUint8Array(true);
+}
+
+export class PluginService {
+  private catalog?: Catalog;
+  private readonly activeSyncs = new Set<AbortController>();
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Aborts running syncs (server shutdown). */
+  abortAll(reason: string): void {
+    for (const controller of this.activeSyncs) controller.abort(new Error(reason));
+  }
+
+  definition(): grpc.UntypedServiceImplementation {
+    return {
+      GetName: this.unary(async () => new pb.GetName.Response({ name: PLUGIN_NAME })),
+      GetVersion: this.unary(async () => new pb.GetVersion.Response({ version: PLUGIN_VERSION })),
+      GetSpecSchema: this.unary(async () => new pb.GetSpecSchema.Response({ json_schema: specJsonSchema() })),
+      Init: this.unary(async (req: InstanceType<typeof pb.Init.Request>) => this.init(req)),
+      GetTables: this.unary(async (req: InstanceType<typeof pb.GetTables.Request>) => this.getTables(req)),
+      Close: this.unary(async () => {
+        this.catalog?.store.close();
+        this.catalog = undefined;
+        return new pb.Close.Response();
+      }),
+      TestConnection: this.unary(async (req: InstanceType<typeof pb.TestConnection.Request>) => this.testConnection(req)),
+      Sync: (call: grpc.ServerWritableStream<InstanceType<typeof pb.Sync.Request>, InstanceType<typeof pb.Sync.Response>>) => {
+        this.sync(call).catch((err) => this.logger.error('sync handler failed', { error: err }));
+      },
+      Read: unimplemented('Read'),
+      Write: unimplemented('Write'),
+      Transform: unimplemented('Transform'),
+      TransformSchema: unimplemented('TransformSchema'),
+    };
+  }
+
+  private unary<Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      fn(call.request).then(
+        (res) => callback(null, res),
+        (err) => callback(this.toStatus(err)),
+      );
+    };
+  }
+
+  private toStatus(err: unknown): Partial<grpc.StatusObject> {
+    if (err instanceof CallError) return { code: err.code, details: err.message };
+    if (err instanceof SpecError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
+    if (err instanceof StoreError) {
+      const code = err.code === 'access_denied' || err.code === 'credentials'
+        ? grpc.status.PERMISSION_DENIED
+        : err.code === 'not_found' ? grpc.status.NOT_FOUND
+        : err.code === 'unreachable' ? grpc.status.UNAVAILABLE
+        : err.code === 'wrong_region' ? grpc.status.FAILED_PRECONDITION
+        : grpc.status.UNKNOWN;
+      return { code, details: err.message };
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    this.logger.error('request failed', { error: message });
+    return { code: grpc.status.INTERNAL, details: message };
+  }
+
+  private async init(req: InstanceType<typeof pb.Init.Request>) {
+    const spec = parseSpec(req.spec);
+    this.catalog?.store.close();
+    this.catalog = new Catalog(openStore(spec), spec, this.logger);
+    this.logger.info('initialized', { store: this.catalog.store.location, path_prefix: spec.pathPrefix, no_connection: req.no_connection });
+    return new pb.Init.Response();
+  }
+
+  private requireCatalog(): Catalog {
+    if (!this.catalog) throw new CallError(grpc.status.FAILED_PRECONDITION, 'plugin not initialized: call Init with a spec first');
+    return this.catalog;
+  }
+
+  private async getTables(req: InstanceType<typeof pb.GetTables.Request>) {
+    const catalog = this.requireCatalog();
+    const objects = await catalog.listAll();
+    const selection = catalog.select(objects, { tables: req.tables, skipTables: req.skip_tables });
+    const { tables } = await catalog.plan(selection.tables);
+    return new pb.GetTables.Response({ tables: tables.map((t) => schemaOnly(t.schema)) });
+  }
+
+  private async testConnection(req: InstanceType<typeof pb.TestConnection.Request>) {
+    try {
+      const spec = parseSpec(req.spec);
+      const store = openStore(spec);
+      try {
+        for await (const _page of store.list(spec.pathPrefix)) break;
+      } finally {
+        store.close();
+      }
+      return new pb.TestConnection.Response({ success: true });
+    } catch (err) {
+      const code = err instanceof SpecError ? 'INVALID_SPEC' : err instanceof StoreError ? err.code.toUpperCase() : 'UNKNOWN';
+      return new pb.TestConnection.Response({ success: false, failure_code: code, failure_description: (err as Error).message });
+    }
+  }
+
+  private async sync(call: grpc.ServerWritableStream<InstanceType<typeof pb.Sync.Request>, InstanceType<typeof pb.Sync.Response>>) {
+    const req = call.request;
+    const controller = new AbortController();
+    const onCancel = () => controller.abort(new Error('sync cancelled by the client'));
+    call.on('cancelled', onCancel);
+    this.activeSyncs.add(controller);
+    const log = this.logger.child({ invocation: 'sync' });
+    try {
+      const catalog = this.requireCatalog();
+      const send = async (response: InstanceType<typeof pb.Sync.Response>) => {
+        controller.signal.throwIfAborted();
+        if (!call.write(response)) {
+          // Wait for the client to take what is buffered: this is what bounds memory.
+          await once(call, 'drain', { signal: controller.signal });
+        }
+      };
+      const sink: SyncSink = {
+        migrate: (schema) => send(new pb.Sync.Response({ migrate_table: new pb.Sync.MessageMigrateTable({ table: schemaOnly(schema) }) })),
+        insert: (record) => send(new pb.Sync.Response({ insert: new pb.Sync.MessageInsert({ record }) })),
+        error: async (table, message) => {
+          if (req.withErrorMessages) {
+            log.warn(message, { table });
+            await send(new pb.Sync.Response({ error: new pb.Sync.MessageError({ table_name: table, error: message }) }));
+          } else {
+            log.error(message, { table });
+          }
+        },
+      };
+      const summary = await runSync(
+        catalog,
+        {
+          tables: req.tables,
+          skipTables: req.skip_tables,
+          deterministicCqId: req.deterministic_cq_id,
+          shard: req.has_shard ? { num: req.shard.num, total: req.shard.total } : undefined,
+        },
+        sink,
+        log,
+        controller.signal,
+      );
+      log.info('sync finished', {
+        tables: summary.tables.length,
+        rows: summary.rows,
+        errors: summary.errors,
+        list_requests: summary.listRequests,
+        get_requests: summary.getRequests,
+        bytes_read: summary.bytesRead,
+        duration_ms: summary.durationMs,
+      });
+      call.end();
+    } catch (err) {
+      const status = controller.signal.aborted && !(err instanceof StoreError)
+        ? { code: grpc.status.CANCELLED, details: String((controller.signal.reason as Error)?.message ?? 'sync cancelled') }
+        : this.toStatus(err);
+      if (status.code !== grpc.status.CANCELLED) log.error('sync failed', { error: status.details });
+      else log.warn('sync stopped', { reason: status.details });
+      call.emit('error', status);
+    } finally {
+      this.activeSyncs.delete(controller);
+      call.off('cancelled', onCancel);
+    }
+  }
+}
+
+function unimplemented(name: string) {
+  return (call: unknown, callback?: grpc.sendUnaryData<unknown>) => {
+    const error = { code: grpc.status.UNIMPLEMENTED, details: `${name} is not supported by a source plugin` };
+    if (callback) callback(error);
+    else (call as grpc.ServerWritableStream<unknown, unknown>).emit('error', error);
+  };
+}

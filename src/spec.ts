@@ -1,0 +1,185 @@
+// The plugin spec: one JSON Schema (served by GetSpecSchema and used by Init to validate), the typed
+// view of it, defaults, and validation messages that name every bad field.
+import { Ajv, type ErrorObject, type JSONSchemaType } from 'ajv';
+
+/** The spec as the user writes it (snake_case keys, as in the Go plugin this replaces). */
+export interface Spec {
+  bucket?: string;
+  local_path?: string;
+  region?: string;
+  local_profile?: string;
+  path_prefix?: string;
+  filetype?: 'parquet';
+  rows_per_record?: number;
+  concurrency?: number;
+  endpoint?: string;
+  path_style?: boolean;
+  access_key_id?: string;
+  secret_access_key?: string;
+  session_token?: string;
+  max_retries?: number;
+}
+
+/** The spec after defaults: what the rest of the plugin works with. */
+export interface ResolvedSpec {
+  store: { kind: 's3'; bucket: string; region: string } | { kind: 'local'; path: string };
+  localProfile: string;
+  pathPrefix: string;
+  filetype: 'parquet';
+  rowsPerRecord: number;
+  /** Maximum files read at once; Infinity when the spec asks for no limit (a negative value). */
+  concurrency: number;
+  endpoint: string;
+  pathStyle: boolean;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  maxRetries: number;
+}
+
+export const DEFAULT_ROWS_PER_RECORD = 500;
+export const DEFAULT_CONCURRENCY = 50;
+export const DEFAULT_MAX_RETRIES = 5;
+
+/** Fields whose values must never be logged or echoed in an error. */
+export const SECRET_FIELDS = ['secret_access_key', 'session_token'] as const;
+
+export const specSchema: JSONSchemaType<Spec> = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'cq-source-s3 spec',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    bucket: { type: 'string', nullable: true, minLength: 1, description: 'S3 bucket to read. Exactly one of bucket or local_path.' },
+    local_path: { type: 'string', nullable: true, minLength: 1, description: 'A local directory read instead of a bucket (same discovery, naming and reading).' },
+    region: { type: 'string', nullable: true, minLength: 1, description: 'AWS region of the bucket. Required with bucket.' },
+    local_profile: { type: 'string', nullable: true, description: 'Named profile from the shared AWS config/credentials files.' },
+    path_prefix: { type: 'string', nullable: true, description: 'Only keys starting with this prefix are read (ListObjectsV2 Prefix).' },
+    filetype: { type: 'string', nullable: true, enum: ['parquet'], description: 'File format of the objects. Only parquet is supported.' },
+    rows_per_record: { type: 'integer', nullable: true, minimum: 0, description: 'Rows per Arrow record sent to the destination (0 means the default, 500).' },
+    concurrency: { type: 'integer', nullable: true, description: 'Files read at once across all tables (0 means the default, 50; negative means unlimited).' },
+    endpoint: { type: 'string', nullable: true, description: 'Custom S3 endpoint URL (MinIO, Swift, LocalStack, ...).' },
+    path_style: { type: 'boolean', nullable: true, description: 'Use path-style addressing (needed by most S3-compatible stores).' },
+    access_key_id: { type: 'string', nullable: true, description: 'Static access key; otherwise the AWS default credential chain is used.' },
+    secret_access_key: { type: 'string', nullable: true, description: 'Static secret key, required with access_key_id.' },
+    session_token: { type: 'string', nullable: true, description: 'Session token for temporary static credentials.' },
+    max_retries: { type: 'integer', nullable: true, minimum: 0, maximum: 20, description: 'Retries of a failed S3 request (throttling, 5xx, network), with backoff and jitter.' },
+  },
+  required: [],
+};
+
+const ajv = new Ajv({ allErrors: true, strict: true, strictSchema: false });
+const validate = ajv.compile(specSchema);
+
+export class SpecError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid spec: ${problems.join('; ')}`);
+    this.name = 'SpecError';
+  }
+}
+
+const knownFields = Object.keys(specSchema.properties ?? {});
+
+function closest(name: string): string | undefined {
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const candidate of knownFields) {
+    const score = editDistance(name, candidate);
+    if (score < bestScore) {
+      best = candidate;
+      bestScore = score;
+    }
+  }
+  return bestScore <= 3 ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+function describe(error: ErrorObject): string {
+  const field = error.instancePath.replace(/^\//, '').replaceAll('/', '.');
+  if (error.keyword === 'additionalProperties') {
+    const extra = String((error.params as { additionalProperty: string }).additionalProperty);
+    const hint = closest(extra);
+    return `unknown field "${extra}"${hint ? ` (did you mean "${hint}"?)` : ''}`;
+  }
+  if (error.keyword === 'enum') {
+    const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.join(', ');
+    return `${field}: must be one of: ${allowed}`;
+  }
+  return field ? `${field}: ${error.message ?? 'is invalid'}` : `spec ${error.message ?? 'is invalid'}`;
+}
+
+/**
+ * Parses and validates a spec (the JSON bytes of Init, or an object from a YAML file).
+ * Throws SpecError listing every problem at once.
+ */
+export function parseSpec(input: unknown): ResolvedSpec {
+  let raw: unknown = input;
+  if (input instanceof Uint8Array) {
+    const text = Buffer.from(input).toString('utf8').trim();
+    try {
+      raw = text === '' ? null : JSON.parse(text);
+    } catch (err) {
+      throw new SpecError([`spec is not valid JSON: ${(err as Error).message}`]);
+    }
+  }
+  // The CLI sends `null` for an empty spec.
+  if (raw === null || raw === undefined) raw = {};
+
+  const problems: string[] = [];
+  if (!validate(raw)) {
+    for (const error of validate.errors ?? []) problems.push(describe(error));
+    throw new SpecError(problems);
+  }
+  const spec = raw as Spec;
+
+  if (spec.bucket && spec.local_path) problems.push('bucket and local_path are exclusive: set one of them');
+  if (!spec.bucket && !spec.local_path) problems.push('bucket is required (or local_path, to read a local directory)');
+  if (spec.bucket && !spec.region) problems.push('region is required');
+  if (spec.access_key_id && !spec.secret_access_key) problems.push('secret_access_key is required with access_key_id');
+  if (!spec.access_key_id && (spec.secret_access_key || spec.session_token)) {
+    problems.push('access_key_id is required with secret_access_key/session_token');
+  }
+  if (spec.endpoint) {
+    try {
+      const url = new URL(spec.endpoint);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push('endpoint: must be an http:// or https:// URL');
+    } catch {
+      problems.push('endpoint: must be a URL such as https://s3.example.com');
+    }
+  }
+  if (problems.length > 0) throw new SpecError(problems);
+
+  const concurrency = spec.concurrency ?? 0;
+  return {
+    store: spec.bucket
+      ? { kind: 's3', bucket: spec.bucket, region: spec.region! }
+      : { kind: 'local', path: spec.local_path! },
+    localProfile: spec.local_profile ?? '',
+    pathPrefix: spec.path_prefix ?? '',
+    filetype: spec.filetype ?? 'parquet',
+    rowsPerRecord: spec.rows_per_record || DEFAULT_ROWS_PER_RECORD,
+    concurrency: concurrency < 0 ? Infinity : concurrency || DEFAULT_CONCURRENCY,
+    endpoint: spec.endpoint ?? '',
+    pathStyle: spec.path_style ?? false,
+    credentials: spec.access_key_id
+      ? { accessKeyId: spec.access_key_id, secretAccessKey: spec.secret_access_key!, sessionToken: spec.session_token }
+      : undefined,
+    maxRetries: spec.max_retries ?? DEFAULT_MAX_RETRIES,
+  };
+}
+
+/** The JSON Schema served by GetSpecSchema. */
+export function specJsonSchema(): string {
+  return JSON.stringify(specSchema);
+}

@@ -1,0 +1,159 @@
+// Amazon S3 (and S3-compatible) store: ListObjectsV2 pages and ranged, ETag-pinned GetObject reads.
+import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { ResolvedSpec } from '../spec.js';
+import { describeS3Error, isObjectChanged, isObjectGone, redactUrl } from './s3-errors.js';
+import { newStats, ObjectError, type ByteSource, type ObjectInfo, type Store, type StoreStats } from './types.js';
+
+export interface S3StoreOptions {
+  bucket: string;
+  region: string;
+  endpoint: string;
+  pathStyle: boolean;
+  localProfile: string;
+  credentials?: ResolvedSpec['credentials'];
+  maxRetries: number;
+  /** Sockets kept per host; should cover the spec's concurrency. */
+  maxSockets: number;
+}
+
+// A body that stalls this long is abandoned and retried; connect attempts give up sooner.
+const REQUEST_TIMEOUT_MS = 60_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export class S3Store implements Store {
+  readonly stats: StoreStats = newStats();
+  readonly location: string;
+  private readonly client: S3Client;
+
+  constructor(private readonly options: S3StoreOptions) {
+    const endpointText = options.endpoint ? redactUrl(options.endpoint) : `https://s3.${options.region}.amazonaws.com`;
+    this.location = `s3://${options.bucket} (endpoint ${endpointText}, region ${options.region})`;
+    const config: S3ClientConfig = {
+      region: options.region,
+      forcePathStyle: options.pathStyle,
+      maxAttempts: options.maxRetries + 1,
+      retryMode: 'standard',
+      requestHandler: {
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        connectionTimeout: CONNECT_TIMEOUT_MS,
+        httpAgent: { keepAlive: true, maxSockets: options.maxSockets },
+        httpsAgent: { keepAlive: true, maxSockets: options.maxSockets },
+      },
+    };
+    if (options.endpoint) config.endpoint = options.endpoint;
+    if (options.credentials) config.credentials = options.credentials;
+    else if (options.localProfile) config.profile = options.localProfile;
+    this.client = new S3Client(config);
+  }
+
+  uri(key: string): string {
+    return `s3://${this.options.bucket}/${key}`;
+  }
+
+  async *list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo[]> {
+    let token: string | undefined;
+    do {
+      this.stats.listRequests++;
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix || undefined, ContinuationToken: token }),
+          { abortSignal: signal },
+        );
+      } catch (err) {
+        throw describeS3Error(err, this.storeContext(prefix ? `listing prefix "${prefix}"` : 'listing the bucket'));
+      }
+      const objects: ObjectInfo[] = [];
+      for (const item of page.Contents ?? []) {
+        if (!item.Key || item.Key.endsWith('/')) continue;
+        objects.push({
+          key: item.Key,
+          size: item.Size ?? 0,
+          lastModified: item.LastModified ?? new Date(0),
+          etag: item.ETag ?? '',
+        });
+      }
+      yield objects;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  open(object: ObjectInfo): ByteSource {
+    return {
+      key: object.key,
+      size: object.size,
+      read: (start, end, signal) => this.readRange(object, start, end, signal),
+    };
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+
+  private storeContext(action: string) {
+    return {
+      bucket: this.options.bucket,
+      region: this.options.region,
+      endpoint: this.options.endpoint ? redactUrl(this.options.endpoint) : `https://s3.${this.options.region}.amazonaws.com`,
+      action,
+    };
+  }
+
+  /**
+   * One ranged GET, pinned to the listed ETag with If-Match so bytes of two versions are never mixed.
+   * The SDK retries failed requests; a body that breaks off or comes back short is retried here,
+   * because the SDK has already handed the response over when the body fails.
+   */
+  private async readRange(object: ObjectInfo, start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const expected = end - start;
+    if (expected <= 0) return new Uint8Array(0);
+    const uri = this.uri(object.key);
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= this.options.maxRetries; attempt++) {
+      if (attempt > 0) await backoff(attempt, signal);
+      this.stats.getRequests++;
+      let bytes: Uint8Array;
+      try {
+        const response = await this.client.send(
+          new GetObjectCommand({
+            Bucket: this.options.bucket,
+            Key: object.key,
+            Range: `bytes=${start}-${end - 1}`,
+            IfMatch: object.etag || undefined,
+          }),
+          { abortSignal: signal },
+        );
+        if (!response.Body) throw new Error('empty response body');
+        bytes = await response.Body.transformToByteArray();
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        if (isObjectGone(err)) throw new ObjectError(`${uri} was deleted after it was listed`, object.key, 'gone');
+        if (isObjectChanged(err)) {
+          throw new ObjectError(`${uri} changed while it was being read (ETag is no longer ${object.etag})`, object.key, 'changed');
+        }
+        const friendly = describeS3Error(err, this.storeContext(`reading ${uri}`));
+        // Store-level problems (credentials, bucket) will not heal by retrying this one object.
+        if (friendly.code !== 'other' && friendly.code !== 'unreachable') throw friendly;
+        lastError = friendly;
+        continue;
+      }
+      this.stats.bytesRead += bytes.byteLength;
+      if (bytes.byteLength === expected) return bytes;
+      lastError = new Error(`short read of ${uri} bytes ${start}-${end - 1}: got ${bytes.byteLength} of ${expected} bytes`);
+    }
+    const reason = lastError instanceof Error ? lastError.message : String(lastError);
+    throw new ObjectError(`reading ${uri} failed after ${this.options.maxRetries + 1} attempts: ${reason}`, object.key, 'read_failed');
+  }
+}
+
+async function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
+  // Full jitter on an exponential base, as the AWS SDK's standard retry strategy does.
+  const ms = Math.random() * Math.min(20_000, 100 * 2 ** attempt);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
