@@ -72,8 +72,12 @@ export function parseServeFlags(args: string[]): ServeFlags {
       case 'sentry-dsn':
       case 'tracing':
         break;
-      default:
+      default: {
+        // A newer CLI's flag: take its value along if it has one, so the next flag still parses.
+        const next = args[i + 1];
+        if (value === undefined && next !== undefined && !next.startsWith('--')) i++;
         flags.unknown.push(arg);
+      }
     }
   }
   return flags;

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Field, Float32, Float64, Int16, Int32, Int64, Schema, Uint64, Utf8 } from 'apache-arrow';
+import { emptyMerge, mergeSchema, primaryKeys, SchemaConflictError, tableSchema, widen } from '../src/arrow/schema.js';
+
+const schema = (...fields: Field[]) => new Schema(fields);
+
+describe('schema merge', () => {
+  it('adds columns that later files bring, as nullable', () => {
+    const merged = emptyMerge();
+    mergeSchema(merged, 'a.parquet', schema(new Field('id', new Int64(), false)));
+    mergeSchema(merged, 'b.parquet', schema(new Field('id', new Int64(), false), new Field('extra', new Utf8(), false)));
+    assert.deepEqual(merged.fields.map((f) => [f.name, String(f.type), f.nullable]), [
+      ['id', 'Int64', false],
+      ['extra', 'Utf8', true],
+    ]);
+  });
+
+  it('makes columns nullable when a later file lacks them', () => {
+    const merged = emptyMerge();
+    mergeSchema(merged, 'a.parquet', schema(new Field('id', new Int64(), false), new Field('name', new Utf8(), false)));
+    mergeSchema(merged, 'b.parquet', schema(new Field('id', new Int64(), false)));
+    assert.equal(merged.fields.find((f) => f.name === 'name')?.nullable, true);
+    assert.equal(merged.fields.find((f) => f.name === 'id')?.nullable, false);
+  });
+
+  it('widens integers and floats', () => {
+    assert.equal(String(widen(new Int16(), new Int32())), 'Int32');
+    assert.equal(String(widen(new Float32(), new Float64())), 'Float64');
+    assert.equal(String(widen(new Int32(), new Float32())), 'Float64');
+    assert.equal(widen(new Int64(), new Uint64()), undefined);
+    assert.equal(widen(new Utf8(), new Int64()), undefined);
+  });
+
+  it('names both keys and the column on a conflict', () => {
+    const merged = emptyMerge();
+    mergeSchema(merged, 'd/a.parquet', schema(new Field('v', new Int64())));
+    assert.throws(
+      () => mergeSchema(merged, 'd/b.parquet', schema(new Field('v', new Utf8()))),
+      (err: unknown) =>
+        err instanceof SchemaConflictError && err.column === 'v' && err.message.includes('d/a.parquet') && err.message.includes('d/b.parquet'),
+    );
+  });
+});
+
+describe('table schema', () => {
+  it('adds _cq_id and _cq_parent_id as UUID extension columns and the table metadata', () => {
+    const merged = emptyMerge();
+    mergeSchema(merged, 'x.parquet', schema(new Field('id', new Int64(), false, new Map([['cq:extension:primary_key', 'true']]))));
+    const table = tableSchema('x', merged);
+    assert.equal(table.metadata.get('cq:table_name'), 'x');
+    const id = table.fields.find((f) => f.name === '_cq_id')!;
+    assert.equal(id.nullable, false);
+    assert.equal(id.metadata.get('ARROW:extension:name'), 'uuid');
+    assert.equal(id.metadata.get('cq:extension:unique'), 'true');
+    assert.equal(table.fields.find((f) => f.name === '_cq_parent_id')?.nullable, true);
+    assert.deepEqual(primaryKeys(table), ['id']);
+  });
+
+  it('keeps a file-provided _cq_id and adds nothing', () => {
+    const merged = emptyMerge();
+    mergeSchema(merged, 'x.parquet', schema(new Field('_cq_id', new Utf8()), new Field('v', new Int64())));
+    assert.deepEqual(tableSchema('x', merged).fields.map((f) => f.name), ['_cq_id', 'v']);
+  });
+});
