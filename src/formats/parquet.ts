@@ -1,12 +1,22 @@
-// Parquet through parquet-wasm (Rust's arrow/parquet crates compiled to WebAssembly): the footer and
-// then row groups are fetched with ranged reads of a ByteSource, never the whole object, and decoded
-// into apache-arrow RecordBatches.
+// Parquet through parquet-wasm (Rust's arrow/parquet crates compiled to WebAssembly), decoded into
+// apache-arrow RecordBatches. Bytes are fetched here, in JavaScript, with ranged reads: first the
+// footer, then one row group at a time (the next one prefetched while the current one decodes).
+// The decoder only ever reads bytes already in memory, because parquet-wasm cannot survive a failed
+// read (it panics, which would poison the module). So a read that fails after retries fails the file
+// before any row of that row group is emitted, and memory holds at most a budget of row groups.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { RecordBatchReader, type RecordBatch, type Schema } from 'apache-arrow';
+import { parquetMetadata } from 'hyparquet';
 import * as wasm from 'parquet-wasm/esm';
 import type { ByteSource } from '../store/types.js';
+import { ByteBudget } from '../util/byte-budget.js';
+
+/** Bytes of row groups held in memory at once, across every file being read. */
+export const ROW_GROUP_BUDGET = new ByteBudget(256 * 1024 * 1024);
+/** Bytes read from the end of a file in one request: usually the whole footer. */
+export const FOOTER_PREFETCH = 64 * 1024;
 
 let initialized = false;
 
@@ -19,39 +29,13 @@ function ensureWasm(): void {
 
 function wasmPath(): string {
   // In the bundle the .wasm sits beside main.js; from sources it comes from node_modules.
-  const beside = new URL('./parquet_wasm_bg.wasm', import.meta.url);
+  const beside = fileURLToPath(new URL('./parquet_wasm_bg.wasm', import.meta.url));
   try {
-    readFileSync(beside, { flag: 'r' }).byteLength;
-    return fileURLToPath(beside);
+    readFileSync(beside, { flag: 'r' });
+    return beside;
   } catch {
     return createRequire(import.meta.url).resolve('parquet-wasm/esm/parquet_wasm_bg.wasm');
   }
-}
-
-/** What parquet-wasm needs of a Blob: a size and slices that can produce their bytes. */
-function asBlob(source: ByteSource, signal?: AbortSignal) {
-  const slice = (start = 0, end = source.size) => ({
-    size: end - start,
-    arrayBuffer: async () => {
-      const bytes = await source.read(start, Math.min(end, source.size), signal);
-      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-        ? bytes.buffer
-        : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-    },
-  });
-  return { size: source.size, type: '', slice };
-}
-
-export interface ParquetFooter {
-  schema: Schema;
-  numRows: number;
-  numRowGroups: number;
-}
-
-export interface OpenParquet extends ParquetFooter {
-  /** Decoded batches of at most `batchSize` rows, row group after row group. */
-  batches(batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch>;
-  close(): void;
 }
 
 export class ParquetFormatError extends Error {
@@ -61,43 +45,146 @@ export class ParquetFormatError extends Error {
   }
 }
 
-function wasmMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+export interface OpenParquet {
+  schema: Schema;
+  numRows: number;
+  numRowGroups: number;
+  /** Decoded batches of at most `batchSize` rows, row group after row group. */
+  batches(batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch>;
+  close(): void;
 }
 
-/** Reads the footer (two small ranged reads) and returns the file's Arrow schema and sizes. */
+interface Segment {
+  start: number;
+  bytes: Uint8Array;
+}
+
+/** Byte ranges in memory, served to the decoder as if they were the file. */
+class Segments {
+  private readonly list: Segment[] = [];
+  /** A read the plan did not foresee and that failed: reported after decoding. */
+  failure: unknown;
+
+  constructor(private readonly source: ByteSource) {}
+
+  add(segment: Segment): void {
+    this.list.push(segment);
+  }
+
+  remove(segment: Segment): void {
+    const index = this.list.indexOf(segment);
+    if (index >= 0) this.list.splice(index, 1);
+  }
+
+  /** What parquet-wasm needs of a Blob: a size and slices that produce their bytes. */
+  blob() {
+    const slice = (start = 0, end = this.source.size) => ({
+      size: end - start,
+      arrayBuffer: () => this.bytes(start, Math.min(end, this.source.size)),
+    });
+    return { size: this.source.size, type: '', slice };
+  }
+
+  private async bytes(start: number, end: number): Promise<ArrayBuffer> {
+    for (const s of this.list) {
+      if (start >= s.start && end <= s.start + s.bytes.byteLength) {
+        return copy(s.bytes.subarray(start - s.start, end - s.start));
+      }
+    }
+    // Not foreseen by the plan: read it now, and never let the decoder see a failure.
+    try {
+      return copy(await this.source.read(start, end));
+    } catch (err) {
+      this.failure ??= err;
+      return new ArrayBuffer(end - start);
+    }
+  }
+}
+
+function copy(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Reads the footer bytes: the prefetched tail, plus the rest of the metadata when it is larger. */
+async function readFooter(source: ByteSource, signal?: AbortSignal): Promise<Segment> {
+  if (source.size < 12) throw new ParquetFormatError(`not a Parquet file: only ${source.size} bytes`);
+  const tailStart = Math.max(0, source.size - FOOTER_PREFETCH);
+  const tail = await source.read(tailStart, source.size, signal);
+  const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+  if (view.getUint32(tail.byteLength - 4, true) !== 0x31524150) throw new ParquetFormatError('not a Parquet file: no PAR1 magic at the end');
+  const metadataLength = view.getUint32(tail.byteLength - 8, true);
+  const footerStart = source.size - 8 - metadataLength;
+  if (footerStart < 4) throw new ParquetFormatError(`not a Parquet file: footer length ${metadataLength} exceeds the file`);
+  if (footerStart >= tailStart) return { start: tailStart, bytes: tail };
+  const head = await source.read(footerStart, tailStart, signal);
+  const bytes = new Uint8Array(source.size - footerStart);
+  bytes.set(head, 0);
+  bytes.set(tail, head.byteLength);
+  return { start: footerStart, bytes };
+}
+
+/** Byte range [start, end) of every row group's column chunks, from the footer. */
+function rowGroupRanges(footer: Segment): { start: number; end: number }[] {
+  const meta = parquetMetadata(footer.bytes);
+  return meta.row_groups.map((group) => {
+    let start = Infinity;
+    let end = 0;
+    for (const column of group.columns) {
+      const m = column.meta_data;
+      if (!m) continue;
+      const data = Number(m.data_page_offset);
+      const dict = m.dictionary_page_offset === undefined ? undefined : Number(m.dictionary_page_offset);
+      // Some writers store 0 for "no dictionary page".
+      const chunkStart = dict !== undefined && dict > 0 && dict < data ? dict : data;
+      start = Math.min(start, chunkStart);
+      end = Math.max(end, chunkStart + Number(m.total_compressed_size));
+    }
+    return start === Infinity ? { start: 0, end: 0 } : { start, end };
+  });
+}
+
+/** Reads the footer and returns the file's Arrow schema, sizes, and a reader of its batches. */
 export async function openParquet(source: ByteSource, signal?: AbortSignal): Promise<OpenParquet> {
   ensureWasm();
-  if (source.size < 12) throw new ParquetFormatError(`not a Parquet file: only ${source.size} bytes`);
+  const footer = await readFooter(source, signal);
+  let ranges: { start: number; end: number }[];
+  try {
+    ranges = rowGroupRanges(footer);
+  } catch (err) {
+    throw new ParquetFormatError(`not a readable Parquet file: ${message(err)}`);
+  }
+  for (const r of ranges) {
+    if (r.start < 4 && r.end > r.start || r.end > source.size - 8 || r.end < r.start) {
+      throw new ParquetFormatError(`not a readable Parquet file: a row group's column chunks point outside the data (bytes ${r.start}-${r.end})`);
+    }
+  }
+  const segments = new Segments(source);
+  segments.add(footer);
   let file: wasm.ParquetFile;
   try {
-    file = await wasm.ParquetFile.fromFile(asBlob(source, signal) as unknown as Blob);
+    file = await wasm.ParquetFile.fromFile(segments.blob() as unknown as Blob);
   } catch (err) {
-    throw rethrow(err);
+    throw new ParquetFormatError(`not a readable Parquet file: ${message(err)}`);
   }
   try {
     const meta = file.metadata();
-    const numRowGroups = meta.numRowGroups();
     const numRows = meta.fileMetadata().numRows();
     const schema = decodeSchema(file.schema().intoIPCStream());
     return {
       schema,
       numRows,
-      numRowGroups,
-      batches: (batchSize, batchSignal) => readBatches(file, batchSize, batchSignal ?? signal),
+      numRowGroups: ranges.length,
+      batches: (batchSize, batchSignal) => readBatches(file, source, segments, ranges, batchSize, batchSignal ?? signal),
       close: () => file.free(),
     };
   } catch (err) {
     file.free();
-    throw rethrow(err);
+    throw new ParquetFormatError(`not a readable Parquet file: ${message(err)}`);
   }
-}
-
-function rethrow(err: unknown): Error {
-  // Errors thrown by our own ByteSource (S3 failures, changed objects) pass through untouched.
-  if (err instanceof Error && err.name !== 'Error' && err.name !== 'RuntimeError') return err;
-  return new ParquetFormatError(`not a readable Parquet file: ${wasmMessage(err)}`);
 }
 
 function decodeSchema(ipc: Uint8Array): Schema {
@@ -106,12 +193,53 @@ function decodeSchema(ipc: Uint8Array): Schema {
   return reader.schema;
 }
 
-async function* readBatches(file: wasm.ParquetFile, batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+async function* readBatches(
+  file: wasm.ParquetFile,
+  source: ByteSource,
+  segments: Segments,
+  ranges: { start: number; end: number }[],
+  batchSize: number,
+  signal?: AbortSignal,
+): AsyncGenerator<RecordBatch> {
+  const fetchGroup = async (index: number) => {
+    const { start, end } = ranges[index]!;
+    const release = await ROW_GROUP_BUDGET.acquire(end - start, signal);
+    try {
+      return { segment: { start, bytes: await source.read(start, end, signal) }, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  };
+
+  let next = ranges.length > 0 ? fetchGroup(0) : undefined;
+  try {
+    for (let index = 0; index < ranges.length; index++) {
+      const { segment, release } = await next!;
+      next = index + 1 < ranges.length ? fetchGroup(index + 1) : undefined;
+      // A prefetch that fails while this group decodes is reported when its turn comes.
+      next?.catch(() => {});
+      segments.add(segment);
+      try {
+        yield* decodeGroup(file, index, batchSize, signal);
+        if (segments.failure) throw segments.failure;
+      } finally {
+        segments.remove(segment);
+        release();
+      }
+    }
+  } finally {
+    // Abandoned early (error, cancel): let a pending prefetch release its budget.
+    next?.then(({ release }) => release(), () => {});
+  }
+}
+
+async function* decodeGroup(file: wasm.ParquetFile, index: number, batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
   let stream: ReadableStream<wasm.RecordBatch>;
   try {
-    stream = await file.stream({ batchSize, concurrency: 1 });
+    stream = await file.stream({ batchSize, rowGroups: [index], concurrency: 1 });
   } catch (err) {
-    throw rethrow(err);
+    throw new ParquetFormatError(`row group ${index} cannot be decoded: ${message(err)}`);
   }
   const reader = stream.getReader();
   try {
@@ -121,11 +249,10 @@ async function* readBatches(file: wasm.ParquetFile, batchSize: number, signal?: 
       try {
         next = await reader.read();
       } catch (err) {
-        throw rethrow(err);
+        throw new ParquetFormatError(`row group ${index} cannot be decoded: ${message(err)}`);
       }
       if (next.done) return;
-      const ipc = next.value.intoIPCStream();
-      for (const batch of RecordBatchReader.from(ipc)) yield batch;
+      for (const batch of RecordBatchReader.from(next.value.intoIPCStream())) yield batch;
     }
   } finally {
     await reader.cancel().catch(() => {});
