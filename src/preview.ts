@@ -46,8 +46,9 @@ function parseArgs(args: string[]): PreviewArgs {
 export function specFromYaml(text: string): unknown {
   const expanded = text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => process.env[name] ?? '');
   const docs = parseAllDocuments(expanded).map((d) => d.toJS() as unknown);
-  const source = docs.find((d) => isRecord(d) && d.kind === 'source' && 'spec' in d) as Record<string, unknown> | undefined;
-  if (source) return source.spec;
+  // A CloudQuery config: `kind: source` documents hold the plugin spec under spec.spec.
+  const source = docs.find((d) => isRecord(d) && d.kind === 'source' && isRecord(d.spec)) as { spec: Record<string, unknown> } | undefined;
+  if (source) return source.spec.spec ?? null;
   if (docs.length === 1) return docs[0];
   return parseYaml(expanded);
 }
