@@ -3,7 +3,7 @@
 // Set CQ_TEST_S3_ENDPOINT to use an already running server instead.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, openSync, closeSync, readFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -198,10 +198,21 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
+  const cleanup = () => {
     for (const child of live) killGroup(child, 'SIGKILL');
     for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-  });
+    live.clear();
+    liveDirs.clear();
+  };
+  process.on('exit', cleanup);
+  // Signals skip 'exit'. Clean up, then keep the default outcome (death by that signal) unless
+  // someone else, e.g. the test runner, handles the signal.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      cleanup();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -236,6 +247,7 @@ async function startSwift(): Promise<S3TestServer> {
       const child = spawn(cmd, args, { cwd: dir, detached: true, stdio: ['ignore', log, log] });
       closeSync(log);
       child.unref(); // a forgotten stop() must not keep the test process alive; the exit hook cleans up
+      child.once('error', () => {}); // a failed spawn leaves pid undefined, which waitReady reports
       live.add(child);
       child.once('exit', () => live.delete(child));
       children.push(child);
@@ -270,7 +282,7 @@ async function startSwift(): Promise<S3TestServer> {
 }
 
 async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   killGroup(child, 'SIGTERM');
   const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 3000);
@@ -282,13 +294,13 @@ async function terminate(child: ChildProcess): Promise<void> {
 /** Reserves n distinct free ports by holding them all open at once, then releases them. */
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve, reject) => {
+    Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
       const s = createServer();
       s.once('error', reject);
       s.listen(0, '127.0.0.1', () => resolve(s));
     })),
   );
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
 }
@@ -297,11 +309,12 @@ async function waitReady(children: ChildProcess[], ports: number[]): Promise<voi
   const deadline = Date.now() + READY_TIMEOUT_MS;
   const pending = new Set(ports);
   while (pending.size) {
-    const dead = children.find((c) => c.exitCode !== null || c.signalCode !== null);
-    if (dead) throw new Error(`${dead.spawnargs[0]} exited early (${dead.exitCode ?? dead.signalCode})`);
+    const dead = children.find((c) => c.pid === undefined || c.exitCode !== null || c.signalCode !== null);
+    if (dead) throw new Error(`${dead.spawnargs[0]} ${dead.pid === undefined ? 'failed to start' : `exited early (${dead.exitCode ?? dead.signalCode})`}`);
     if (Date.now() > deadline) throw new Error(`Swift not healthy after ${READY_TIMEOUT_MS / 1000}s (ports ${[...pending]})`);
     for (const port of [...pending]) {
-      const res = await fetch(`http://127.0.0.1:${port}/healthcheck`).catch(() => undefined);
+      // Timeout: a port grabbed by some other program may accept and never answer.
+      const res = await fetch(`http://127.0.0.1:${port}/healthcheck`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
       if (res?.status === 200) pending.delete(port);
     }
     if (pending.size) await sleep(100);
