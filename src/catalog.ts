@@ -3,7 +3,7 @@
 // sync of unchanged files, reads each footer once.
 import type { Schema } from 'apache-arrow';
 import { groupTables, ownsKey, tableFilter, type DiscoveredTable } from './discover.js';
-import { emptyMerge, generatesCqId, mergeSchema, primaryKeys, SchemaConflictError, tableSchema } from './arrow/schema.js';
+import { emptyMerge, generatesCqId, mergeSchema, primaryKeys, SchemaConflictError, tableSchema, type MergedSchema } from './arrow/schema.js';
 import { openParquet, ParquetFormatError } from './formats/parquet.js';
 import type { Logger } from './log.js';
 import type { ResolvedSpec } from './spec.js';
@@ -15,6 +15,8 @@ export interface SkippedObject {
   key: string;
   table: string;
   reason: string;
+  /** Skipped for good (its content cannot be read as this table) rather than a failure to retry. */
+  permanent: boolean;
 }
 
 export interface FileFooter {
@@ -26,6 +28,7 @@ export interface FileFooter {
 export interface TablePlan {
   name: string;
   schema: Schema;
+  merged: MergedSchema;
   generateCqId: boolean;
   primaryKeys: string[];
   /** Readable files of the table, in key order, with their footers. */
@@ -37,6 +40,16 @@ export interface CatalogRequest {
   skipTables: string[];
   shard?: { num: number; total: number };
   signal?: AbortSignal;
+}
+
+/** One table to plan: the objects to read, and what else decides its schema. */
+export interface PlanInput {
+  name: string;
+  objects: ObjectInfo[];
+  /** Schema merged from earlier syncs (from the state), extended by the objects' footers. */
+  base?: MergedSchema;
+  /** Objects whose footers only shape the schema (no cached schema and nothing new to read). */
+  schemaOnly?: ObjectInfo[];
 }
 
 export interface CatalogResult {
@@ -61,7 +74,7 @@ export class Catalog {
   select(objects: ObjectInfo[], request: CatalogRequest): { tables: DiscoveredTable[]; skipped: SkippedObject[] } {
     const discovery = groupTables(objects, this.spec.filetype);
     const wanted = tableFilter(request.tables, request.skipTables);
-    const skipped = discovery.unnamed.map((key) => ({ key, table: '', reason: 'the key gives no usable table name' }));
+    const skipped = discovery.unnamed.map((key) => ({ key, table: '', reason: 'the key gives no usable table name', permanent: true }));
     const tables = discovery.tables
       .filter((t) => wanted(t.name))
       .map((t) => ({ name: t.name, objects: t.objects.filter((o) => ownsKey(o.key, request.shard)) }));
@@ -69,39 +82,42 @@ export class Catalog {
   }
 
   /** Reads the footers the tables need (cached) and merges each table's schema. */
-  async plan(tables: DiscoveredTable[], signal?: AbortSignal): Promise<CatalogResult> {
+  async plan(inputs: PlanInput[], signal?: AbortSignal): Promise<CatalogResult> {
     const skipped: SkippedObject[] = [];
-    const jobs = tables.flatMap((t) => t.objects.map((object) => ({ table: t.name, object })));
+    const jobs = inputs.flatMap((t) => [...(t.schemaOnly ?? []), ...t.objects].map((object) => ({ table: t.name, object })));
     const footers = await mapLimit(jobs, this.spec.concurrency, async ({ table, object }) => {
       try {
         return await this.footer(object, signal);
       } catch (err) {
         if (signal?.aborted || !isPerObjectError(err)) throw err;
-        skipped.push({ key: object.key, table, reason: (err as Error).message });
+        skipped.push({ key: object.key, table, reason: (err as Error).message, permanent: isPermanent(err) });
         return undefined;
       }
     });
 
     const plans: TablePlan[] = [];
     let index = 0;
-    for (const table of tables) {
-      const merged = emptyMerge();
+    for (const input of inputs) {
+      const merged: MergedSchema = input.base
+        ? { fields: [...input.base.fields], firstSeen: new Map(input.base.firstSeen), files: input.base.files }
+        : emptyMerge();
       const files: TablePlan['files'] = [];
-      for (const object of table.objects) {
+      const schemaOnly = new Set(input.schemaOnly ?? []);
+      for (const object of [...(input.schemaOnly ?? []), ...input.objects]) {
         const footer = footers[index++];
         if (!footer) continue;
         try {
           mergeSchema(merged, object.key, footer.schema);
-          files.push({ object, footer });
+          if (!schemaOnly.has(object)) files.push({ object, footer });
         } catch (err) {
           if (!(err instanceof SchemaConflictError)) throw err;
-          skipped.push({ key: object.key, table: table.name, reason: err.message });
+          if (!schemaOnly.has(object)) skipped.push({ key: object.key, table: input.name, reason: err.message, permanent: true });
         }
       }
-      // A table whose every file was skipped has no schema to offer.
-      if (files.length === 0 && table.objects.length > 0) continue;
-      const schema = tableSchema(table.name, merged);
-      plans.push({ name: table.name, schema, generateCqId: generatesCqId(merged), primaryKeys: primaryKeys(schema), files });
+      // Without a single readable file there is no schema to offer.
+      if (merged.files === 0) continue;
+      const schema = tableSchema(input.name, merged);
+      plans.push({ name: input.name, schema, merged, generateCqId: generatesCqId(merged), primaryKeys: primaryKeys(schema), files });
     }
     for (const s of skipped) this.logger.warn('skipping object', { table: s.table, key: s.key, reason: s.reason });
     return { tables: plans, skipped };
@@ -132,4 +148,9 @@ export class Catalog {
 
 export function isPerObjectError(err: unknown): boolean {
   return err instanceof ObjectError || err instanceof ParquetFormatError;
+}
+
+/** A problem with the object's content, which retrying will not fix (until the object changes). */
+export function isPermanent(err: unknown): boolean {
+  return err instanceof ParquetFormatError || (err instanceof ObjectError && (err.reason === 'corrupt' || err.reason === 'schema'));
 }

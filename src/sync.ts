@@ -1,23 +1,37 @@
-// Sync orchestration: list, plan tables, send migrate_table for each, then read files in parallel
-// (at most `concurrency` at once across all tables) and stream their rows as insert records.
-// Backpressure: every send awaits the sink, so a slow client slows the readers instead of
-// filling memory. Per-object problems are reported and skipped; store problems fail the sync.
+// Sync orchestration: list, select what is new (with a state backend), plan tables, send
+// migrate_table for each, then read files in parallel (at most `concurrency` at once across all
+// tables) and stream their rows as insert records. Backpressure: every send awaits the sink, so a
+// slow client slows the readers instead of filling memory. Per-object problems are reported and
+// skipped; store problems fail the sync. Each table's state is flushed as soon as it is delivered.
 import type { Schema } from 'apache-arrow';
-import { Catalog, isPerObjectError, type SkippedObject, type TablePlan } from './catalog.js';
+import { Catalog, isPermanent, isPerObjectError, type PlanInput, type TablePlan } from './catalog.js';
 import { RecordEncoder } from './arrow/records.js';
+import { decodeMerged, encodeMerged } from './arrow/schema.js';
 import { openParquet, ParquetFormatError } from './formats/parquet.js';
 import type { Logger } from './log.js';
+import { advance, readTableState, selectNew, stateKeys, writeTableState, type Outcome, type TableState } from './state/cursors.js';
 import { ObjectError, type ObjectInfo } from './store/types.js';
 import { mapLimit } from './util/limit.js';
+
+/** The key/value state of incremental syncs (the CloudQuery state backend). */
+export interface SyncState {
+  get(key: string): string | undefined;
+  set(key: string, value: string): void;
+  flush(): Promise<void>;
+}
 
 export interface SyncOptions {
   tables: string[];
   skipTables: string[];
   deterministicCqId: boolean;
   shard?: { num: number; total: number };
+  /** With a state, only objects new since the last sync are read. */
+  state?: SyncState;
+  /** Names the store in state keys: the bucket (or local path). */
+  stateId?: string;
 }
 
-/** Where sync output goes: the gRPC stream in the server, a collector in preview. */
+/** Where sync output goes: the gRPC stream in the server. */
 export interface SyncSink {
   migrate(schema: Schema): Promise<void>;
   insert(record: Uint8Array, rows: number): Promise<void>;
@@ -29,8 +43,8 @@ export interface TableSummary {
   table: string;
   files: number;
   rows: number;
-  skipped: SkippedObject[];
-  failed: boolean;
+  skipped: { key: string; reason: string }[];
+  durationMs: number;
 }
 
 export interface SyncSummary {
@@ -51,6 +65,16 @@ export function decodeBatchSize(rowsPerRecord: number): number {
   return Math.max(rowsPerRecord, Math.floor(TARGET_DECODE_ROWS / rowsPerRecord) * rowsPerRecord);
 }
 
+interface TableRun {
+  plan: TablePlan;
+  state?: TableState;
+  listed: ObjectInfo[];
+  outcomes: Outcome[];
+  remaining: number;
+  summary: TableSummary;
+  started: number;
+}
+
 export async function runSync(catalog: Catalog, options: SyncOptions, sink: SyncSink, logger: Logger, signal: AbortSignal): Promise<SyncSummary> {
   const started = Date.now();
   const { store, spec } = catalog;
@@ -58,25 +82,74 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
 
   const objects = await catalog.listAll(signal);
   const selection = catalog.select(objects, { tables: options.tables, skipTables: options.skipTables, shard: options.shard });
-  const { tables, skipped } = await catalog.plan(selection.tables, signal);
-  const allSkipped = [...selection.skipped, ...skipped];
 
-  const summaries = new Map<string, TableSummary>(
-    tables.map((t) => [t.name, { table: t.name, files: t.files.length, rows: 0, skipped: [], failed: false }]),
+  // What to read per table: everything, or with a state only what is new since the last sync.
+  const states = new Map<string, TableState>();
+  const inputs: PlanInput[] = selection.tables.map((table) => {
+    if (!options.state) return { name: table.name, objects: table.objects };
+    const state = readTableState((k) => options.state!.get(k), stateKeys(options.stateId ?? '', table.name, options.shard));
+    states.set(table.name, state);
+    const base = state.schema ? decodeMerged(state.schema) : undefined;
+    const fresh = selectNew(table.objects, state);
+    // Nothing new and no cached schema (state of the Go plugin): one footer gives the schema.
+    const schemaOnly = !base && fresh.length === 0 ? table.objects.slice(0, 1) : [];
+    return { name: table.name, objects: fresh, base, schemaOnly };
+  });
+  const { tables, skipped } = await catalog.plan(inputs, signal);
+
+  const runs = new Map<string, TableRun>(
+    tables.map((plan) => [
+      plan.name,
+      {
+        plan,
+        state: states.get(plan.name),
+        listed: selection.tables.find((t) => t.name === plan.name)!.objects,
+        outcomes: [],
+        remaining: plan.files.length,
+        summary: { table: plan.name, files: plan.files.length, rows: 0, skipped: [], durationMs: 0 },
+        started: Date.now(),
+      },
+    ]),
   );
   let errors = 0;
   const report = async (table: string, key: string, message: string) => {
     errors++;
-    const summary = summaries.get(table);
-    summary?.skipped.push({ key, table, reason: message });
+    runs.get(table)?.summary.skipped.push({ key, reason: message });
     await sink.error(table, message);
   };
-  for (const s of allSkipped) await report(s.table, s.key, s.reason);
+  for (const s of [...selection.skipped, ...skipped]) {
+    await report(s.table, s.key, s.reason);
+    const object = objects.find((o) => o.key === s.key);
+    if (object) runs.get(s.table)?.outcomes.push({ object, done: s.permanent });
+  }
 
   for (const table of tables) await sink.migrate(table.schema);
 
+  const finish = async (run: TableRun) => {
+    run.summary.durationMs = Date.now() - run.started;
+    logger.info('table synced', {
+      table: run.plan.name,
+      files: run.summary.files,
+      rows: run.summary.rows,
+      skipped: run.summary.skipped,
+      duration_ms: run.summary.durationMs,
+    });
+    if (!options.state || !run.state) return;
+    const next = advance(run.state, run.outcomes, run.listed);
+    next.schema = encodeMerged(run.plan.merged);
+    let changed = false;
+    writeTableState((k, v) => {
+      if (options.state!.get(k) === v) return;
+      options.state!.set(k, v);
+      changed = true;
+    }, stateKeys(options.stateId ?? '', run.plan.name, options.shard), next);
+    // Flushed now, so a later failure elsewhere loses none of this table's progress.
+    if (changed) await options.state.flush();
+  };
+  for (const run of runs.values()) if (run.remaining === 0) await finish(run);
+
   const encoders = new Map(tables.map((t) => [t.name, encoderFor(t, spec.rowsPerRecord, options.deterministicCqId)]));
-  const jobs = tables.flatMap((t) => t.files.map((f) => ({ table: t, object: f.object })));
+  const jobs = tables.flatMap((t) => t.files.map((f) => ({ run: runs.get(t.name)!, object: f.object })));
   const batchSize = decodeBatchSize(spec.rowsPerRecord);
 
   // A store-level failure in one file stops every other reader at once.
@@ -84,28 +157,30 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
   const forward = () => stop.abort(signal.reason);
   signal.addEventListener('abort', forward, { once: true });
   try {
-    await mapLimit(jobs, spec.concurrency, async (job) => {
+    await mapLimit(jobs, spec.concurrency, async ({ run, object }) => {
       stop.signal.throwIfAborted();
       try {
-        await readFile(job.table, job.object, stop.signal);
+        run.outcomes.push({ object, done: await readFile(run, object, stop.signal) });
       } catch (err) {
         stop.abort(err);
         throw err;
       }
+      if (--run.remaining === 0) await finish(run);
     });
   } finally {
     signal.removeEventListener('abort', forward);
   }
 
-  async function readFile(table: TablePlan, object: ObjectInfo, signal: AbortSignal): Promise<void> {
-    const summary = summaries.get(table.name)!;
+  /** Streams one file's rows; returns whether the object is done (delivered or skipped for good). */
+  async function readFile(run: TableRun, object: ObjectInfo, signal: AbortSignal): Promise<boolean> {
+    const table = run.plan.name;
     let rows = 0;
     try {
       const file = await openParquet(catalog.source(object), signal).catch((err) => {
         throw err instanceof ParquetFormatError ? new ObjectError(`${store.uri(object.key)}: ${err.message}`, object.key, 'corrupt') : err;
       });
       try {
-        const encoder = encoders.get(table.name)!;
+        const encoder = encoders.get(table)!;
         for await (const batch of file.batches(batchSize, signal)) {
           for (const record of encoder.encode(batch)) {
             await sink.insert(record.ipc, record.rows);
@@ -115,29 +190,30 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
       } finally {
         file.close();
       }
-      summary.rows += rows;
+      run.summary.rows += rows;
+      return true;
     } catch (err) {
       if (signal.aborted || !isPerObjectError(err)) throw err;
-      summary.rows += rows;
+      run.summary.rows += rows;
       const partial = rows > 0 ? ` (${rows} rows of it were delivered before the failure)` : '';
       const message = `${(err as Error).message}${partial}`;
-      logger.warn('object failed', { table: table.name, key: object.key, error: message });
-      await report(table.name, object.key, message);
-      if (rows > 0) summary.failed = true;
+      logger.warn('object failed', { table, key: object.key, error: message });
+      await report(table, object.key, message);
+      return rows === 0 && isPermanent(err);
     }
   }
 
   const after = store.stats;
-  const result: SyncSummary = {
-    tables: [...summaries.values()],
-    rows: [...summaries.values()].reduce((n, s) => n + s.rows, 0),
+  const summaries = [...runs.values()].map((r) => r.summary);
+  return {
+    tables: summaries,
+    rows: summaries.reduce((n, s) => n + s.rows, 0),
     errors,
     listRequests: after.listRequests - before.listRequests,
     getRequests: after.getRequests - before.getRequests,
     bytesRead: after.bytesRead - before.bytesRead,
     durationMs: Date.now() - started,
   };
-  return result;
 }
 
 function encoderFor(table: TablePlan, rowsPerRecord: number, deterministic: boolean): RecordEncoder {
@@ -147,3 +223,4 @@ function encoderFor(table: TablePlan, rowsPerRecord: number, deterministic: bool
     deterministicKeys: deterministic ? table.primaryKeys : [],
   });
 }
+

@@ -63,3 +63,25 @@ describe('table schema', () => {
     assert.deepEqual(tableSchema('x', merged).fields.map((f) => f.name), ['_cq_id', 'v']);
   });
 });
+
+describe('schema cache', () => {
+  it('round-trips a merged schema through its state encoding', async () => {
+    const { encodeMerged, decodeMerged } = await import('../src/arrow/schema.js');
+    const merged = emptyMerge();
+    mergeSchema(merged, 'a.parquet', schema(new Field('id', new Int64(), false, new Map([['cq:extension:primary_key', 'true']]))));
+    mergeSchema(merged, 'b.parquet', schema(new Field('id', new Int64(), false), new Field('x', new Utf8())));
+    const back = decodeMerged(encodeMerged(merged))!;
+    assert.deepEqual(back.fields.map((f) => `${f.name}:${f.type}:${f.nullable}:${f.metadata.get('cq:extension:primary_key') ?? ''}`), ['id:Int64:false:true', 'x:Utf8:true:']);
+    assert.deepEqual([...back.firstSeen], [['id', 'a.parquet'], ['x', 'b.parquet']]);
+    assert.equal(back.files, 2);
+    assert.equal(decodeMerged('not base64 ipc'), undefined);
+  });
+
+  it('leaves the merged schema untouched when a file is rejected', () => {
+    const merged = emptyMerge();
+    mergeSchema(merged, 'a.parquet', schema(new Field('id', new Int64())));
+    assert.throws(() => mergeSchema(merged, 'b.parquet', schema(new Field('new_col', new Utf8()), new Field('id', new Utf8()))), SchemaConflictError);
+    assert.deepEqual(merged.fields.map((f) => f.name), ['id']);
+    assert.equal(merged.files, 1);
+  });
+});

@@ -1,7 +1,7 @@
 // Table schemas: the Arrow schema CloudQuery sees for a table, built from the files' own schemas.
 // Files of one table may drift compatibly (columns added, integers/floats widened); their schemas merge
 // into one. A truly incompatible file is reported with both keys and the column.
-import { DataType, Field, FixedSizeBinary, Float64, Int64, Schema, Type } from 'apache-arrow';
+import { DataType, Field, FixedSizeBinary, Float64, Int64, RecordBatchReader, RecordBatchStreamWriter, Schema, Type } from 'apache-arrow';
 
 export const CQ_ID = '_cq_id';
 export const CQ_PARENT_ID = '_cq_parent_id';
@@ -33,12 +33,42 @@ export class SchemaConflictError extends Error {
 export interface MergedSchema {
   fields: Field[];
   firstSeen: Map<string, string>;
-  /** Keys whose schema was merged in. */
-  keys: string[];
+  /** How many files were merged in. */
+  files: number;
 }
 
 export function emptyMerge(): MergedSchema {
-  return { fields: [], firstSeen: new Map(), keys: [] };
+  return { fields: [], firstSeen: new Map(), files: 0 };
+}
+
+const MD_FIRST_SEEN = 'cq-source-s3:first_seen';
+const MD_FILES = 'cq-source-s3:files';
+
+/** A merged schema as bytes (base64 Arrow IPC), kept in the state so unchanged files need no footer read. */
+export function encodeMerged(merged: MergedSchema): string {
+  const schema = new Schema(merged.fields, new Map([
+    [MD_FIRST_SEEN, JSON.stringify(Object.fromEntries(merged.firstSeen))],
+    [MD_FILES, String(merged.files)],
+  ]));
+  const writer = new RecordBatchStreamWriter();
+  writer.reset(undefined, schema);
+  writer.finish();
+  return Buffer.from(writer.toUint8Array(true)).toString('base64');
+}
+
+export function decodeMerged(encoded: string): MergedSchema | undefined {
+  try {
+    const reader = RecordBatchReader.from(Buffer.from(encoded, 'base64'));
+    reader.open();
+    const schema = reader.schema;
+    return {
+      fields: [...schema.fields],
+      firstSeen: new Map(Object.entries(JSON.parse(schema.metadata.get(MD_FIRST_SEEN) ?? '{}') as Record<string, string>)),
+      files: Number(schema.metadata.get(MD_FILES) ?? 1),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -70,35 +100,39 @@ function typeSignature(t: DataType): string {
   return String(t);
 }
 
-/** Merges one file's schema into the table's; throws SchemaConflictError naming both keys. */
+/**
+ * Merges one file's schema into the table's; throws SchemaConflictError naming both keys, leaving
+ * the merged schema as it was (a rejected file contributes no columns).
+ */
 export function mergeSchema(merged: MergedSchema, key: string, schema: Schema): void {
-  const isFirst = merged.keys.length === 0;
+  const isFirst = merged.files === 0;
+  const fields = [...merged.fields];
+  const firstSeen = new Map(merged.firstSeen);
   const seen = new Set<string>();
   for (const field of schema.fields) {
     seen.add(field.name);
-    const index = merged.fields.findIndex((f) => f.name === field.name);
+    const index = fields.findIndex((f) => f.name === field.name);
     if (index < 0) {
       // A column new to the table: rows of earlier files get nulls in it.
-      merged.fields.push(isFirst ? field : new Field(field.name, field.type, true, field.metadata));
-      merged.firstSeen.set(field.name, key);
+      fields.push(isFirst ? field : new Field(field.name, field.type, true, field.metadata));
+      firstSeen.set(field.name, key);
       continue;
     }
-    const current = merged.fields[index]!;
+    const current = fields[index]!;
     const type = widen(current.type, field.type);
     if (!type) {
       throw new SchemaConflictError(
-        `column "${field.name}" is ${field.type} in ${key} but ${current.type} in ${merged.firstSeen.get(field.name)}; ` +
+        `column "${field.name}" is ${field.type} in ${key} but ${current.type} in ${firstSeen.get(field.name)}; ` +
           `these cannot be merged into one table (move one of the files to another prefix, or rewrite it with the same type)`,
         field.name,
       );
     }
-    merged.fields[index] = new Field(current.name, type, current.nullable || field.nullable, current.metadata);
+    fields[index] = new Field(current.name, type, current.nullable || field.nullable, current.metadata);
   }
-  if (!isFirst) {
-    // Columns this file lacks become nullable: its rows carry nulls there.
-    merged.fields = merged.fields.map((f) => (seen.has(f.name) || f.nullable ? f : new Field(f.name, f.type, true, f.metadata)));
-  }
-  merged.keys.push(key);
+  // Columns this file lacks become nullable: its rows carry nulls there.
+  merged.fields = isFirst ? fields : fields.map((f) => (seen.has(f.name) || f.nullable ? f : new Field(f.name, f.type, true, f.metadata)));
+  merged.firstSeen = firstSeen;
+  merged.files++;
 }
 
 /** The schema sent in migrate_table and with every insert of the table. */

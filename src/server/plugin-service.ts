@@ -8,6 +8,7 @@ import { Catalog } from '../catalog.js';
 import type { Logger } from '../log.js';
 import { parseSpec, SpecError, specJsonSchema } from '../spec.js';
 import { openStore } from '../store/index.js';
+import { openStateBackend } from '../state/backend.js';
 import { StoreError } from '../store/types.js';
 import { runSync, type SyncSink } from '../sync.js';
 import { PLUGIN_NAME, PLUGIN_VERSION } from '../version.js';
@@ -154,18 +155,28 @@ export class PluginService {
           }
         },
       };
-      const summary = await runSync(
-        catalog,
-        {
-          tables: req.tables,
-          skipTables: req.skip_tables,
-          deterministicCqId: req.deterministic_cq_id,
-          shard: req.has_shard ? { num: req.shard.num, total: req.shard.total } : undefined,
-        },
-        sink,
-        log,
-        controller.signal,
-      );
+      const backend = req.has_backend && req.backend.connection
+        ? await openStateBackend({ connection: req.backend.connection, tableName: req.backend.table_name }, log)
+        : undefined;
+      let summary;
+      try {
+        summary = await runSync(
+          catalog,
+          {
+            tables: req.tables,
+            skipTables: req.skip_tables,
+            deterministicCqId: req.deterministic_cq_id,
+            shard: req.has_shard && req.shard.total > 0 ? { num: req.shard.num, total: req.shard.total } : undefined,
+            state: backend,
+            stateId: catalog.spec.store.kind === 's3' ? catalog.spec.store.bucket : catalog.spec.store.path,
+          },
+          sink,
+          log,
+          controller.signal,
+        );
+      } finally {
+        await backend?.close();
+      }
       log.info('sync finished', {
         tables: summary.tables.length,
         rows: summary.rows,
