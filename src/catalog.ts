@@ -25,6 +25,11 @@ export interface FileFooter {
   numRowGroups: number;
 }
 
+export interface SelectedTable extends DiscoveredTable {
+  /** Every object of the table, owned by this shard or not. */
+  all: ObjectInfo[];
+}
+
 export interface TablePlan {
   name: string;
   schema: Schema;
@@ -48,7 +53,15 @@ export interface PlanInput {
   objects: ObjectInfo[];
   /** Schema merged from earlier syncs (from the state), extended by the objects' footers. */
   base?: MergedSchema;
-  /** Objects whose footers only shape the schema (no cached schema and nothing new to read). */
+  /**
+   * Objects whose footers shape the schema but which are not read (the other shards' objects), so
+   * every shard migrates a table to the same schema. Their failures are not reported here.
+   */
+  schemaExtra?: ObjectInfo[];
+  /**
+   * When nothing is read and no schema is cached: candidates, in order, whose first readable footer
+   * gives the schema (read lazily, one at a time; failures here are not reported).
+   */
   schemaOnly?: ObjectInfo[];
 }
 
@@ -71,48 +84,62 @@ export class Catalog {
   }
 
   /** The tables selected by the request, grouped but without footers read. */
-  select(objects: ObjectInfo[], request: CatalogRequest): { tables: DiscoveredTable[]; skipped: SkippedObject[] } {
+  /** The tables the request selected; with a shard, `objects` holds only the keys this shard owns. */
+  select(objects: ObjectInfo[], request: CatalogRequest): { tables: SelectedTable[]; skipped: SkippedObject[] } {
     const discovery = groupTables(objects, this.spec.filetype);
     const wanted = tableFilter(request.tables, request.skipTables);
     const skipped = discovery.unnamed.map((key) => ({ key, table: '', reason: 'the key gives no usable table name', permanent: true }));
     const tables = discovery.tables
       .filter((t) => wanted(t.name))
-      .map((t) => ({ name: t.name, objects: t.objects.filter((o) => ownsKey(o.key, request.shard)) }));
+      .map((t) => ({ name: t.name, objects: t.objects.filter((o) => ownsKey(o.key, request.shard)), all: t.objects }));
     return { tables, skipped };
   }
 
   /** Reads the footers the tables need (cached) and merges each table's schema. */
   async plan(inputs: PlanInput[], signal?: AbortSignal): Promise<CatalogResult> {
     const skipped: SkippedObject[] = [];
-    const jobs = inputs.flatMap((t) => [...(t.schemaOnly ?? []), ...t.objects].map((object) => ({ table: t.name, object })));
-    const footers = await mapLimit(jobs, this.spec.concurrency, async ({ table, object }) => {
+    // Per table, in key order: the objects to read and those that only shape the schema.
+    const ordered = inputs.map((t) => {
+      const extra = new Set(t.schemaExtra ?? []);
+      return [...t.objects, ...extra].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((object) => ({ object, read: !extra.has(object) }));
+    });
+    const jobs = inputs.flatMap((t, i) => ordered[i]!.map((entry) => ({ table: t.name, ...entry })));
+    const footers = await mapLimit(jobs, this.spec.concurrency, async ({ table, object, read }) => {
       try {
         return await this.footer(object, signal);
       } catch (err) {
         if (signal?.aborted || !isPerObjectError(err)) throw err;
-        skipped.push({ key: object.key, table, reason: (err as Error).message, permanent: isPermanent(err) });
+        if (read) skipped.push({ key: object.key, table, reason: (err as Error).message, permanent: isPermanent(err) });
         return undefined;
       }
     });
 
     const plans: TablePlan[] = [];
     let index = 0;
-    for (const input of inputs) {
+    for (const [n, input] of inputs.entries()) {
       const merged: MergedSchema = input.base
         ? { fields: [...input.base.fields], firstSeen: new Map(input.base.firstSeen), files: input.base.files }
         : emptyMerge();
       const files: TablePlan['files'] = [];
-      const schemaOnly = new Set(input.schemaOnly ?? []);
-      for (const object of [...(input.schemaOnly ?? []), ...input.objects]) {
+      for (const { object, read } of ordered[n]!) {
         const footer = footers[index++];
         if (!footer) continue;
         try {
           mergeSchema(merged, object.key, footer.schema);
-          if (!schemaOnly.has(object)) files.push({ object, footer });
+          if (read) files.push({ object, footer });
         } catch (err) {
           if (!(err instanceof SchemaConflictError)) throw err;
-          if (!schemaOnly.has(object)) skipped.push({ key: object.key, table: input.name, reason: err.message, permanent: true });
+          if (read) skipped.push({ key: object.key, table: input.name, reason: err.message, permanent: true });
         }
+      }
+      for (const object of merged.files === 0 ? input.schemaOnly ?? [] : []) {
+        const footer = await this.footer(object, signal).catch((err: unknown) => {
+          if (signal?.aborted || !isPerObjectError(err)) throw err;
+          return undefined;
+        });
+        if (!footer) continue;
+        mergeSchema(merged, object.key, footer.schema);
+        break;
       }
       // Without a single readable file there is no schema to offer.
       if (merged.files === 0) continue;

@@ -86,14 +86,23 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
   // What to read per table: everything, or with a state only what is new since the last sync.
   const states = new Map<string, TableState>();
   const inputs: PlanInput[] = selection.tables.map((table) => {
-    if (!options.state) return { name: table.name, objects: table.objects };
-    const state = readTableState((k) => options.state!.get(k), stateKeys(options.stateId ?? '', table.name, options.shard));
-    states.set(table.name, state);
-    const base = state.schema ? decodeMerged(state.schema) : undefined;
-    const fresh = selectNew(table.objects, state);
-    // Nothing new and no cached schema (state of the Go plugin): one footer gives the schema.
-    const schemaOnly = !base && fresh.length === 0 ? table.objects.slice(0, 1) : [];
-    return { name: table.name, objects: fresh, base, schemaOnly };
+    let fresh = table.objects;
+    let freshAll = table.all;
+    let base;
+    if (options.state) {
+      const state = readTableState((k) => options.state!.get(k), stateKeys(options.stateId ?? '', table.name, options.shard));
+      states.set(table.name, state);
+      base = state.schema ? decodeMerged(state.schema) : undefined;
+      fresh = selectNew(table.objects, state);
+      freshAll = selectNew(table.all, state);
+    }
+    // With shards, the other shards' new files shape the schema too: every shard migrates alike.
+    const owned = new Set(fresh);
+    const schemaExtra = freshAll.filter((o) => !owned.has(o));
+    // Nothing to read and no cached schema (a shard owning no file of the table, or state written by
+    // the Go plugin): the first readable footer gives the schema, so migrate_table still goes out.
+    const schemaOnly = !base && fresh.length === 0 ? table.all : [];
+    return { name: table.name, objects: fresh, base, schemaExtra, schemaOnly };
   });
   const { tables, skipped } = await catalog.plan(inputs, signal);
 

@@ -174,7 +174,9 @@ export async function openStateBackend(options: StateBackendOptions, logger?: St
   const dirty = new Set<string>();
   try {
     const versions = await getVersions(client, connectTimeoutMs).catch((error: unknown) => {
-      throw fail('cannot reach the backend plugin', error);
+      const code = (error as Partial<grpc.ServiceError>).code;
+      const unreachable = code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED;
+      throw fail(unreachable ? 'cannot reach the backend plugin' : 'protocol discovery (GetVersions) failed', error);
     });
     if (!versions.includes(3)) {
       throw fail('unsupported plugin', new Error(`it speaks protocol versions [${versions.join(', ')}], not 3; upgrade the state backend plugin`));
@@ -287,7 +289,8 @@ function decodeVersions(bytes: Uint8Array): number[] {
       const v = varint();
       if (field === 1) versions.push(v);
     } else if (wire === 2) {
-      const end = pos + varint();
+      const length = varint(); // read before `pos`: the varint moves it
+      const end = pos + length;
       if (end > bytes.length) throw new Error('malformed GetVersions reply');
       if (field === 1) while (pos < end) versions.push(varint());
       pos = end;
@@ -319,7 +322,7 @@ function describe(error: unknown): string {
   if (error && typeof error === 'object' && 'code' in error && 'details' in error && typeof error.code === 'number') {
     // A gRPC status: its name and the server's words, without grpc-js's "14 UNAVAILABLE: " prefix noise.
     const name = grpc.status[error.code] ?? String(error.code);
-    return `${name}: ${String(error.details)}`;
+    return `${name}: ${String(error.details).replace(/\s*Resolution note:\s*$/, '')}`;
   }
   return error instanceof Error ? error.message : String(error);
 }
