@@ -155,7 +155,7 @@ export class PluginService {
           }
         },
       };
-      const backend = req.has_backend && req.backend.connection
+      const backend = req.has_backend && (req.backend.connection || req.backend.table_name)
         ? await openStateBackend({ connection: req.backend.connection, tableName: req.backend.table_name }, log)
         : undefined;
       let summary;
