@@ -42,7 +42,9 @@ export interface SyncSink {
 export interface TableSummary {
   table: string;
   files: number;
+  filesDone: number;
   rows: number;
+  bytes: number;
   skipped: { key: string; reason: string }[];
   durationMs: number;
 }
@@ -56,6 +58,9 @@ export interface SyncSummary {
   bytesRead: number;
   durationMs: number;
 }
+
+/** At most one progress line per table this often, for tables still being read. */
+export const PROGRESS_INTERVAL_MS = 10_000;
 
 // Batches decoded from Parquet: a multiple of rows_per_record large enough to keep per-batch
 // overhead (WebAssembly calls, IPC framing) small, small enough to bound memory.
@@ -115,7 +120,7 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
         listed: selection.tables.find((t) => t.name === plan.name)!.objects,
         outcomes: [],
         remaining: plan.files.length,
-        summary: { table: plan.name, files: plan.files.length, rows: 0, skipped: [], durationMs: 0 },
+        summary: { table: plan.name, files: plan.files.length, filesDone: 0, rows: 0, bytes: 0, skipped: [], durationMs: 0 },
         started: Date.now(),
       },
     ]),
@@ -140,6 +145,7 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
       table: run.plan.name,
       files: run.summary.files,
       rows: run.summary.rows,
+      bytes_read: run.summary.bytes,
       skipped: run.summary.skipped,
       duration_ms: run.summary.durationMs,
     });
@@ -165,6 +171,20 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
   const stop = new AbortController();
   const forward = () => stop.abort(signal.reason);
   signal.addEventListener('abort', forward, { once: true });
+  const progress = setInterval(() => {
+    for (const run of runs.values()) {
+      if (run.remaining === 0) continue;
+      logger.info('table progress', {
+        table: run.plan.name,
+        rows: run.summary.rows,
+        files_done: run.summary.filesDone,
+        files_total: run.summary.files,
+        bytes_read: run.summary.bytes,
+        elapsed_ms: Date.now() - run.started,
+      });
+    }
+  }, PROGRESS_INTERVAL_MS);
+  progress.unref();
   try {
     await mapLimit(jobs, spec.concurrency, async ({ run, object }) => {
       stop.signal.throwIfAborted();
@@ -177,6 +197,7 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
       if (--run.remaining === 0) await finish(run);
     });
   } finally {
+    clearInterval(progress);
     signal.removeEventListener('abort', forward);
   }
 
@@ -184,8 +205,17 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
   async function readFile(run: TableRun, object: ObjectInfo, signal: AbortSignal): Promise<boolean> {
     const table = run.plan.name;
     let rows = 0;
+    const source = catalog.source(object);
+    const counted = {
+      ...source,
+      read: async (start: number, end: number, readSignal?: AbortSignal) => {
+        const bytes = await source.read(start, end, readSignal);
+        run.summary.bytes += bytes.byteLength;
+        return bytes;
+      },
+    };
     try {
-      const file = await openParquet(catalog.source(object), signal).catch((err) => {
+      const file = await openParquet(counted, signal).catch((err) => {
         throw err instanceof ParquetFormatError ? new ObjectError(`${store.uri(object.key)}: ${err.message}`, object.key, 'corrupt') : err;
       });
       try {
@@ -194,16 +224,17 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
           for (const record of encoder.encode(batch)) {
             await sink.insert(record.ipc, record.rows);
             rows += record.rows;
+            run.summary.rows += record.rows;
           }
         }
       } finally {
         file.close();
       }
-      run.summary.rows += rows;
+      run.summary.filesDone++;
       return true;
     } catch (err) {
       if (signal.aborted || !isPerObjectError(err)) throw err;
-      run.summary.rows += rows;
+      run.summary.filesDone++;
       const partial = rows > 0 ? ` (${rows} rows of it were delivered before the failure)` : '';
       const message = `${(err as Error).message}${partial}`;
       logger.warn('object failed', { table, key: object.key, error: message });
