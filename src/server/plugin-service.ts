@@ -15,6 +15,9 @@ import { PLUGIN_NAME, PLUGIN_VERSION } from '../version.js';
 
 const pb = pluginV3.cloudquery.plugin.v3;
 
+/** Why a sync stopped when the server shuts down: the client should retry elsewhere (UNAVAILABLE). */
+class ShutdownError extends Error {}
+
 /** A handler failure with the gRPC status it should end the call with. */
 class CallError extends Error {
   constructor(readonly code: grpc.status, message: string) {
@@ -33,12 +36,14 @@ function schemaOnly(schema: Schema): Uint8Array {
 export class PluginService {
   private catalog?: Catalog;
   private readonly activeSyncs = new Set<AbortController>();
+  /** Syncs using each catalog: a catalog replaced by Init or Close is closed only once they end. */
+  private readonly users = new Map<Catalog, number>();
 
   constructor(private readonly logger: Logger) {}
 
   /** Aborts running syncs (server shutdown). */
   abortAll(reason: string): void {
-    for (const controller of this.activeSyncs) controller.abort(new Error(reason));
+    for (const controller of this.activeSyncs) controller.abort(new ShutdownError(reason));
   }
 
   definition(): grpc.UntypedServiceImplementation {
@@ -49,8 +54,7 @@ export class PluginService {
       Init: this.unary(async (req: InstanceType<typeof pb.Init.Request>) => this.init(req)),
       GetTables: this.unary(async (req: InstanceType<typeof pb.GetTables.Request>) => this.getTables(req)),
       Close: this.unary(async () => {
-        this.catalog?.store.close();
-        this.catalog = undefined;
+        this.replaceCatalog(undefined);
         return new pb.Close.Response();
       }),
       TestConnection: this.unary(async (req: InstanceType<typeof pb.TestConnection.Request>) => this.testConnection(req)),
@@ -92,10 +96,36 @@ export class PluginService {
 
   private async init(req: InstanceType<typeof pb.Init.Request>) {
     const spec = parseSpec(req.spec);
-    this.catalog?.store.close();
-    this.catalog = new Catalog(openStore(spec), spec, this.logger);
-    this.logger.info('initialized', { store: this.catalog.store.location, path_prefix: spec.pathPrefix, no_connection: req.no_connection });
+    const catalog = new Catalog(openStore(spec), spec, this.logger);
+    this.replaceCatalog(catalog);
+    this.logger.info('initialized', { store: catalog.store.location, path_prefix: spec.pathPrefix, no_connection: req.no_connection });
     return new pb.Init.Response();
+  }
+
+  private replaceCatalog(next: Catalog | undefined): void {
+    const previous = this.catalog;
+    this.catalog = next;
+    if (previous && !this.users.get(previous)) previous.store.close();
+  }
+
+  /** The current catalog, kept open until `release` even if Init replaces it meanwhile. */
+  private useCatalog(): { catalog: Catalog; release: () => void } {
+    const catalog = this.requireCatalog();
+    this.users.set(catalog, (this.users.get(catalog) ?? 0) + 1);
+    let released = false;
+    return {
+      catalog,
+      release: () => {
+        if (released) return;
+        released = true;
+        const left = (this.users.get(catalog) ?? 1) - 1;
+        if (left > 0) this.users.set(catalog, left);
+        else {
+          this.users.delete(catalog);
+          if (catalog !== this.catalog) catalog.store.close();
+        }
+      },
+    };
   }
 
   private requireCatalog(): Catalog {
@@ -104,11 +134,15 @@ export class PluginService {
   }
 
   private async getTables(req: InstanceType<typeof pb.GetTables.Request>) {
-    const catalog = this.requireCatalog();
-    const objects = await catalog.listAll();
-    const selection = catalog.select(objects, { tables: req.tables, skipTables: req.skip_tables });
-    const { tables } = await catalog.plan(selection.tables);
-    return new pb.GetTables.Response({ tables: tables.map((t) => schemaOnly(t.schema)) });
+    const { catalog, release } = this.useCatalog();
+    try {
+      const objects = await catalog.listAll();
+      const selection = catalog.select(objects, { tables: req.tables, skipTables: req.skip_tables });
+      const { tables } = await catalog.plan(selection.tables);
+      return new pb.GetTables.Response({ tables: tables.map((t) => schemaOnly(t.schema)) });
+    } finally {
+      release();
+    }
   }
 
   private async testConnection(req: InstanceType<typeof pb.TestConnection.Request>) {
@@ -134,8 +168,11 @@ export class PluginService {
     call.on('cancelled', onCancel);
     this.activeSyncs.add(controller);
     const log = this.logger.child({ invocation: 'sync' });
+    let release = () => {};
     try {
-      const catalog = this.requireCatalog();
+      const use = this.useCatalog();
+      release = use.release;
+      const catalog = use.catalog;
       const send = async (response: InstanceType<typeof pb.Sync.Response>) => {
         controller.signal.throwIfAborted();
         if (!call.write(response)) {
@@ -188,13 +225,15 @@ export class PluginService {
       });
       call.end();
     } catch (err) {
+      const reason = controller.signal.reason as Error | undefined;
       const status = controller.signal.aborted && !(err instanceof StoreError)
-        ? { code: grpc.status.CANCELLED, details: String((controller.signal.reason as Error)?.message ?? 'sync cancelled') }
+        ? { code: reason instanceof ShutdownError ? grpc.status.UNAVAILABLE : grpc.status.CANCELLED, details: String(reason?.message ?? 'sync cancelled') }
         : this.toStatus(err);
-      if (status.code !== grpc.status.CANCELLED) log.error('sync failed', { error: status.details });
+      if (status.code !== grpc.status.CANCELLED && !(reason instanceof ShutdownError)) log.error('sync failed', { error: status.details });
       else log.warn('sync stopped', { reason: status.details });
       call.emit('error', status);
     } finally {
+      release();
       this.activeSyncs.delete(controller);
       call.off('cancelled', onCancel);
     }

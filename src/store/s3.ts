@@ -101,19 +101,20 @@ export class S3Store implements Store {
 
   /**
    * One ranged GET, pinned to the listed ETag with If-Match so bytes of two versions are never mixed.
-   * The SDK retries failed requests; a body that breaks off or comes back short is retried here,
-   * because the SDK has already handed the response over when the body fails.
+   * A failed request is retried by the SDK (max_retries, backoff with jitter). A body that breaks off
+   * or comes back short is retried here, since the SDK has handed the response over by then; each
+   * attempt here makes one request, so a range never costs more than max_retries + 1 requests.
    */
   private async readRange(object: ObjectInfo, start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
     const expected = end - start;
     if (expected <= 0) return new Uint8Array(0);
     const uri = this.uri(object.key);
-    let lastError: unknown;
+    let lastProblem = '';
     for (let attempt = 0; attempt <= this.options.maxRetries; attempt++) {
       if (attempt > 0) await backoff(attempt, signal);
-      this.stats.getRequests++;
-      let bytes: Uint8Array;
+      let body;
       try {
+        this.stats.getRequests++;
         const response = await this.client.send(
           new GetObjectCommand({
             Bucket: this.options.bucket,
@@ -123,26 +124,30 @@ export class S3Store implements Store {
           }),
           { abortSignal: signal },
         );
-        if (!response.Body) throw new Error('empty response body');
-        bytes = await response.Body.transformToByteArray();
+        body = response.Body;
       } catch (err) {
         if (signal?.aborted) throw err;
         if (isObjectGone(err)) throw new ObjectError(`${uri} was deleted after it was listed`, object.key, 'gone');
         if (isObjectChanged(err)) {
           throw new ObjectError(`${uri} changed while it was being read (ETag is no longer ${object.etag})`, object.key, 'changed');
         }
+        // The SDK has used the retries already. Store-level problems end the sync; others this object.
         const friendly = describeS3Error(err, this.storeContext(`reading ${uri}`));
-        // Store-level problems (credentials, bucket) will not heal by retrying this one object.
-        if (friendly.code !== 'other' && friendly.code !== 'unreachable') throw friendly;
-        lastError = friendly;
-        continue;
+        if (friendly.code !== 'other') throw friendly;
+        throw new ObjectError(`reading ${uri} failed: ${friendly.message}`, object.key, 'read_failed');
       }
-      this.stats.bytesRead += bytes.byteLength;
-      if (bytes.byteLength === expected) return bytes;
-      lastError = new Error(`short read of ${uri} bytes ${start}-${end - 1}: got ${bytes.byteLength} of ${expected} bytes`);
+      try {
+        if (!body) throw new Error('empty response body');
+        const bytes = await body.transformToByteArray();
+        this.stats.bytesRead += bytes.byteLength;
+        if (bytes.byteLength === expected) return bytes;
+        lastProblem = `short read of bytes ${start}-${end - 1}: got ${bytes.byteLength} of ${expected} bytes`;
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        lastProblem = `the response body broke off (${(err as Error).message})`;
+      }
     }
-    const reason = lastError instanceof Error ? lastError.message : String(lastError);
-    throw new ObjectError(`reading ${uri} failed after ${this.options.maxRetries + 1} attempts: ${reason}`, object.key, 'read_failed');
+    throw new ObjectError(`reading ${uri} failed after ${this.options.maxRetries + 1} attempts: ${lastProblem}`, object.key, 'read_failed');
   }
 }
 
