@@ -1,4 +1,4 @@
-// Bundles src/main.ts into dist/main.js (pure JS) and copies parquet-wasm's .wasm beside it.
+// Bundles src/main.ts into dist/main.js plus chunks (pure JS) and copies parquet-wasm's .wasm beside it.
 // The bundle needs nothing from node_modules at run time, so one build serves every CPU architecture.
 // VERSION (env) is injected as the plugin version; the output is byte-for-byte reproducible for the
 // same sources and VERSION (no timestamps, no absolute paths).
@@ -16,7 +16,10 @@ mkdirSync(out, { recursive: true });
 
 await build({
   entryPoints: ['src/main.ts'],
-  outfile: join(out, 'main.js'),
+  outdir: out,
+  // Code behind dynamic imports (serve, preview, OpenTelemetry) goes into chunks loaded on demand.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',

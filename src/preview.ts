@@ -68,7 +68,7 @@ export async function runPreview(args: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger({ level: 'error' });
-  const store = openStore(spec);
+  const store = await openStore(spec);
   const catalog = new Catalog(store, spec, logger);
   const out = (line = '') => process.stdout.write(line + '\n');
   try {

@@ -1,6 +1,6 @@
 // The plugin spec: one JSON Schema (served by GetSpecSchema and used by Init to validate), the typed
 // view of it, defaults, and validation messages that name every bad field.
-import { Ajv, type ErrorObject, type JSONSchemaType } from 'ajv';
+import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
 
 /** The spec as the user writes it (snake_case keys, as in the Go plugin this replaces). */
 export interface Spec {
@@ -66,8 +66,12 @@ export const specSchema: JSONSchemaType<Spec> = {
   required: [],
 };
 
-const ajv = new Ajv({ allErrors: true, strict: true, strictSchema: false });
-const validate = ajv.compile(specSchema);
+// Compiled on first use: compiling at import time would slow every start of the plugin.
+let validator: ValidateFunction<Spec> | undefined;
+function validate(value: unknown): value is Spec {
+  validator ??= new Ajv({ allErrors: true, strict: true, strictSchema: false }).compile(specSchema);
+  return validator(value);
+}
 
 export class SpecError extends Error {
   constructor(readonly problems: string[]) {
@@ -138,7 +142,7 @@ export function parseSpec(input: unknown): ResolvedSpec {
 
   const problems: string[] = [];
   if (!validate(raw)) {
-    for (const error of validate.errors ?? []) problems.push(describe(error));
+    for (const error of validator?.errors ?? []) problems.push(describe(error));
     throw new SpecError(problems);
   }
   const spec = raw as Spec;

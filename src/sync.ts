@@ -11,6 +11,7 @@ import { openParquet, ParquetFormatError } from './formats/parquet.js';
 import type { Logger } from './log.js';
 import { advance, readTableState, selectNew, stateKeys, writeTableState, type Outcome, type TableState } from './state/cursors.js';
 import { ObjectError, type ObjectInfo } from './store/types.js';
+import { noTelemetry, type Telemetry, type TelemetrySpan } from './telemetry.js';
 import { mapLimit } from './util/limit.js';
 
 /** The key/value state of incremental syncs (the CloudQuery state backend). */
@@ -29,6 +30,9 @@ export interface SyncOptions {
   state?: SyncState;
   /** Names the store in state keys: the bucket (or local path). */
   stateId?: string;
+  /** Spans per table (children of `span`) and row/byte/error counters. */
+  telemetry?: Telemetry;
+  span?: TelemetrySpan;
 }
 
 /** Where sync output goes: the gRPC stream in the server. */
@@ -78,11 +82,13 @@ interface TableRun {
   remaining: number;
   summary: TableSummary;
   started: number;
+  span: TelemetrySpan;
 }
 
 export async function runSync(catalog: Catalog, options: SyncOptions, sink: SyncSink, logger: Logger, signal: AbortSignal): Promise<SyncSummary> {
   const started = Date.now();
   const { store, spec } = catalog;
+  const telemetry = options.telemetry ?? noTelemetry;
   const before = { ...store.stats };
 
   const objects = await catalog.listAll(signal);
@@ -122,12 +128,14 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
         remaining: plan.files.length,
         summary: { table: plan.name, files: plan.files.length, filesDone: 0, rows: 0, bytes: 0, skipped: [], durationMs: 0 },
         started: Date.now(),
+        span: telemetry.span('sync table', { 'cq.table': plan.name, 'cq.files': plan.files.length }, options.span),
       },
     ]),
   );
   let errors = 0;
   const report = async (table: string, key: string, message: string) => {
     errors++;
+    telemetry.add('errors', 1, { table });
     runs.get(table)?.summary.skipped.push({ key, reason: message });
     await sink.error(table, message);
   };
@@ -149,6 +157,8 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
       skipped: run.summary.skipped,
       duration_ms: run.summary.durationMs,
     });
+    run.span.setAttributes({ 'cq.rows': run.summary.rows, 'cq.bytes_read': run.summary.bytes, 'cq.skipped': run.summary.skipped.length });
+    run.span.end();
     if (!options.state || !run.state) return;
     const next = advance(run.state, run.outcomes, run.listed);
     next.schema = encodeMerged(run.plan.merged);
@@ -196,6 +206,9 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
       }
       if (--run.remaining === 0) await finish(run);
     });
+  } catch (err) {
+    for (const run of runs.values()) if (run.remaining > 0) run.span.end(err);
+    throw err;
   } finally {
     clearInterval(progress);
     signal.removeEventListener('abort', forward);
@@ -211,6 +224,7 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
       read: async (start: number, end: number, readSignal?: AbortSignal) => {
         const bytes = await source.read(start, end, readSignal);
         run.summary.bytes += bytes.byteLength;
+        telemetry.add('bytes_read', bytes.byteLength, { table });
         return bytes;
       },
     };
@@ -225,6 +239,7 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
             await sink.insert(record.ipc, record.rows);
             rows += record.rows;
             run.summary.rows += record.rows;
+            telemetry.add('rows', record.rows, { table });
           }
         }
       } finally {

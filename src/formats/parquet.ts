@@ -4,7 +4,7 @@
 // The decoder only ever reads bytes already in memory, because parquet-wasm cannot survive a failed
 // read (it panics, which would poison the module). So a read that fails after retries fails the file
 // before any row of that row group is emitted, and memory holds at most a budget of row groups.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { RecordBatchReader, type RecordBatch, type Schema } from 'apache-arrow';
@@ -28,14 +28,13 @@ function ensureWasm(): void {
 }
 
 function wasmPath(): string {
-  // In the bundle the .wasm sits beside main.js; from sources it comes from node_modules.
-  const beside = fileURLToPath(new URL('./parquet_wasm_bg.wasm', import.meta.url));
-  try {
-    readFileSync(beside, { flag: 'r' });
-    return beside;
-  } catch {
-    return createRequire(import.meta.url).resolve('parquet-wasm/esm/parquet_wasm_bg.wasm');
+  // In the bundle the .wasm sits in dist/, beside main.js, one level above the chunk holding this
+  // code; from sources it comes from node_modules.
+  for (const relative of ['../parquet_wasm_bg.wasm', './parquet_wasm_bg.wasm']) {
+    const candidate = fileURLToPath(new URL(relative, import.meta.url));
+    if (existsSync(candidate)) return candidate;
   }
+  return createRequire(import.meta.url).resolve('parquet-wasm/esm/parquet_wasm_bg.wasm');
 }
 
 export class ParquetFormatError extends Error {

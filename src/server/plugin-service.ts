@@ -11,6 +11,7 @@ import { openStore } from '../store/index.js';
 import { openStateBackend } from '../state/backend.js';
 import { StoreError } from '../store/types.js';
 import { runSync, type SyncSink } from '../sync.js';
+import { noTelemetry, type Telemetry } from '../telemetry.js';
 import { PLUGIN_NAME, PLUGIN_VERSION } from '../version.js';
 
 const pb = pluginV3.cloudquery.plugin.v3;
@@ -39,7 +40,7 @@ export class PluginService {
   /** Syncs using each catalog: a catalog replaced by Init or Close is closed only once they end. */
   private readonly users = new Map<Catalog, number>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(private readonly logger: Logger, private readonly telemetry: Telemetry = noTelemetry) {}
 
   /** Aborts running syncs (server shutdown). */
   abortAll(reason: string): void {
@@ -96,7 +97,7 @@ export class PluginService {
 
   private async init(req: InstanceType<typeof pb.Init.Request>) {
     const spec = parseSpec(req.spec);
-    const catalog = new Catalog(openStore(spec), spec, this.logger);
+    const catalog = new Catalog(await openStore(spec), spec, this.logger);
     this.replaceCatalog(catalog);
     this.logger.info('initialized', { store: catalog.store.location, path_prefix: spec.pathPrefix, no_connection: req.no_connection });
     return new pb.Init.Response();
@@ -148,7 +149,7 @@ export class PluginService {
   private async testConnection(req: InstanceType<typeof pb.TestConnection.Request>) {
     try {
       const spec = parseSpec(req.spec);
-      const store = openStore(spec);
+      const store = await openStore(spec);
       try {
         for await (const _page of store.list(spec.pathPrefix)) break;
       } finally {
@@ -196,6 +197,7 @@ export class PluginService {
         ? await openStateBackend({ connection: req.backend.connection, tableName: req.backend.table_name }, log)
         : undefined;
       let summary;
+      const span = this.telemetry.span('sync', { 'cq.store': catalog.store.location });
       try {
         summary = await runSync(
           catalog,
@@ -206,11 +208,18 @@ export class PluginService {
             shard: req.has_shard && req.shard.total > 0 ? { num: req.shard.num, total: req.shard.total } : undefined,
             state: backend,
             stateId: catalog.spec.store.kind === 's3' ? catalog.spec.store.bucket : catalog.spec.store.path,
+            telemetry: this.telemetry,
+            span,
           },
           sink,
           log,
           controller.signal,
         );
+        span.setAttributes({ 'cq.rows': summary.rows, 'cq.errors': summary.errors, 'cq.tables': summary.tables.length });
+        span.end();
+      } catch (err) {
+        span.end(err);
+        throw err;
       } finally {
         await backend?.close();
       }

@@ -2,6 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { discovery1, pluginV3 } from '@cloudquery/plugin-pb-javascript';
 import { createLogger, type Logger } from '../log.js';
+import { noTelemetry, startTelemetry, type Telemetry } from '../telemetry.js';
 import { PLUGIN_NAME, PLUGIN_VERSION } from '../version.js';
 import { bindAddress, type ServeFlags } from './flags.js';
 import { PluginService } from './plugin-service.js';
@@ -18,13 +19,23 @@ export async function serve(flags: ServeFlags): Promise<RunningServer> {
   const logger = createLogger({ level: flags.logLevel, format: flags.logFormat });
   routeProcessWarnings(logger);
   if (flags.unknown.length > 0) logger.warn('ignoring unknown flags', { flags: flags.unknown });
-  if (flags.otelEndpoint) logger.info('OpenTelemetry export is not supported by this version; ignoring --otel-endpoint', { otel_endpoint: flags.otelEndpoint });
+  let telemetry: Telemetry = noTelemetry;
+  if (flags.otelEndpoint) {
+    try {
+      telemetry = await startTelemetry(
+        { endpoint: flags.otelEndpoint, insecure: flags.otelEndpointInsecure, serviceName: PLUGIN_NAME, version: PLUGIN_VERSION },
+        logger,
+      );
+    } catch (err) {
+      logger.warn('OpenTelemetry export could not start; continuing without it', { error: (err as Error).message });
+    }
+  }
 
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   });
-  const plugin = new PluginService(logger);
+  const plugin = new PluginService(logger, telemetry);
   server.addService(pluginV3.cloudquery.plugin.v3.UnimplementedPluginService.definition, plugin.definition());
   server.addService(discovery1.cloudquery.discovery.v1.UnimplementedDiscoveryService.definition, {
     GetVersions: (_call: unknown, callback: grpc.sendUnaryData<unknown>) =>
@@ -40,13 +51,14 @@ export async function serve(flags: ServeFlags): Promise<RunningServer> {
   const stop = () =>
     (stopping ??= new Promise<void>((resolve) => {
       plugin.abortAll('the plugin server is shutting down');
+      const done = () => telemetry.shutdown().finally(resolve);
       const timer = setTimeout(() => {
         server.forceShutdown();
-        resolve();
+        void done();
       }, SHUTDOWN_GRACE_MS);
       server.tryShutdown(() => {
         clearTimeout(timer);
-        resolve();
+        void done();
       });
     }));
   return { port, stop };

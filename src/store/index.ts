@@ -1,11 +1,12 @@
 // Picks the store a spec asks for.
 import type { ResolvedSpec } from '../spec.js';
 import { LocalStore } from './local.js';
-import { S3Store } from './s3.js';
 import type { Store } from './types.js';
 
-export function openStore(spec: ResolvedSpec): Store {
+export async function openStore(spec: ResolvedSpec): Promise<Store> {
   if (spec.store.kind === 'local') return new LocalStore(spec.store.path);
+  // The AWS SDK is loaded on first use: it is a third of the bundle and serving GetName needs none of it.
+  const { S3Store } = await import('./s3.js');
   return new S3Store({
     bucket: spec.store.bucket,
     region: spec.store.region,
