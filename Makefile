@@ -1,4 +1,4 @@
-# Container image targets (see docs/running-the-image.md).
+# Container image targets (see README.md, "Running the image").
 #
 #   make image                    single-arch image for this machine, in the local image store
 #   make image-multiarch IMAGE=ghcr.io/OWNER/cq-source-s3 [VERSION=v1.2.3]
