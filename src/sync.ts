@@ -234,7 +234,7 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
       });
       try {
         const encoder = encoders.get(table)!;
-        for await (const batch of file.batches(batchSize, signal)) {
+        for await (const batch of file.batches(batchSize, signal, spec.rowsPerRecord)) {
           for (const record of encoder.encode(batch)) {
             await sink.insert(record.ipc, record.rows);
             rows += record.rows;

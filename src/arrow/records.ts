@@ -3,6 +3,7 @@
 // records of at most rows_per_record rows, and encode each as an Arrow IPC stream.
 import { createHash, randomFillSync } from 'node:crypto';
 import {
+  AsyncByteQueue,
   DataType,
   FixedSizeBinary,
   makeBuilder,
@@ -25,9 +26,30 @@ export interface RecordEncoderOptions {
   deterministicKeys: string[];
 }
 
+/** Bytes left free before every encoded record, where the server writes the protobuf envelope. */
+export const RECORD_HEADROOM = 16;
+const END_OF_STREAM = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+
+/** The writer's sink: keeps the chunks of the message being written, nothing else. */
+class Chunks extends AsyncByteQueue {
+  readonly list: Uint8Array[] = [];
+  override write(value: ArrayBufferView | ArrayBufferLike | string): void {
+    const bytes = typeof value === 'string' ? Buffer.from(value) : ArrayBuffer.isView(value) ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : new Uint8Array(value);
+    if (bytes.byteLength > 0) this.list.push(bytes);
+  }
+  take(): Uint8Array[] {
+    return this.list.splice(0, this.list.length);
+  }
+}
+
 export class RecordEncoder {
   private readonly fileColumns: Field[];
   private readonly structType: Struct;
+  // One writer per table: the schema message is encoded once, each record appends only its own.
+  private readonly chunks = new Chunks();
+  private readonly writer = new RecordBatchStreamWriter({ autoDestroy: false });
+  private schemaMessage?: Uint8Array;
+  private nullIds?: Data;
 
   constructor(private readonly schema: Schema, private readonly options: RecordEncoderOptions) {
     this.fileColumns = schema.fields.filter((f) => !(options.generateCqId && (f.name === CQ_ID || f.name === CQ_PARENT_ID)));
@@ -40,8 +62,29 @@ export class RecordEncoder {
     for (let offset = 0; offset < batch.numRows; offset += step) {
       const part = offset === 0 && batch.numRows <= step ? batch : batch.slice(offset, Math.min(batch.numRows, offset + step));
       const record = this.conform(part);
-      yield { ipc: RecordBatchStreamWriter.writeAll([record]).toUint8Array(true), rows: record.numRows };
+      yield { ipc: this.stream(record), rows: record.numRows };
     }
+  }
+
+  /**
+   * One record as a complete IPC stream (schema, record batch, end of stream) in a single buffer, with
+   * RECORD_HEADROOM free bytes before it so the server can frame it without copying it again.
+   */
+  private stream(record: RecordBatch): Uint8Array {
+    if (!this.schemaMessage) {
+      this.writer.reset(this.chunks, this.schema);
+      this.schemaMessage = Buffer.concat(this.chunks.take());
+    }
+    this.writer.write(record);
+    const parts = [this.schemaMessage, ...this.chunks.take(), END_OF_STREAM];
+    const length = parts.reduce((n, p) => n + p.byteLength, 0);
+    const out = Buffer.allocUnsafe(RECORD_HEADROOM + length);
+    let at = RECORD_HEADROOM;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.byteLength;
+    }
+    return out.subarray(RECORD_HEADROOM);
   }
 
   /** The batch with the table's columns, in the table's order and types. */
@@ -56,7 +99,11 @@ export class RecordEncoder {
     }
     if (this.options.generateCqId) {
       children.push(this.cqIds(batch));
-      children.push(nullData(new FixedSizeBinary(16), length));
+      // All-null parent ids, built once per record length (zeroed validity bitmap and values).
+      if (this.nullIds?.length !== length) {
+        this.nullIds = makeData({ type: new FixedSizeBinary(16), length, nullCount: length, nullBitmap: new Uint8Array((length + 7) >> 3), data: new Uint8Array(length * 16) });
+      }
+      children.push(this.nullIds);
     }
     const data = makeData({ type: this.structType, length, nullCount: 0, children });
     return new RecordBatch(this.schema, data);

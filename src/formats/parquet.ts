@@ -13,8 +13,17 @@ import * as wasm from 'parquet-wasm/esm';
 import type { ByteSource } from '../store/types.js';
 import { ByteBudget } from '../util/byte-budget.js';
 
-/** Bytes of row groups held in memory at once, across every file being read. */
+/**
+ * Memory for row groups being fetched and decoded, across every file being read. A row group is
+ * charged DECODE_FOOTPRINT times its compressed size: the decoder holds about four times the
+ * compressed bytes in WebAssembly memory while it decodes, plus the fetched bytes themselves.
+ */
 export const ROW_GROUP_BUDGET = new ByteBudget(256 * 1024 * 1024);
+const DECODE_FOOTPRINT = 5;
+/** The next row group is prefetched while the current one decodes only up to this size. */
+const PREFETCH_MAX_BYTES = 16 * 1024 * 1024;
+/** Decoded bytes per batch (estimated from the footer): memory grows with bytes, not rows. */
+const TARGET_BATCH_BYTES = 8 * 1024 * 1024;
 /** Bytes read from the end of a file in one request: usually the whole footer. */
 export const FOOTER_PREFETCH = 64 * 1024;
 
@@ -48,8 +57,11 @@ export interface OpenParquet {
   schema: Schema;
   numRows: number;
   numRowGroups: number;
-  /** Decoded batches of at most `batchSize` rows, row group after row group. */
-  batches(batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch>;
+  /**
+   * Decoded batches of at most `batchSize` rows (fewer for wide rows, in multiples of `rowMultiple`),
+   * row group after row group.
+   */
+  batches(batchSize: number, signal?: AbortSignal, rowMultiple?: number): AsyncGenerator<RecordBatch>;
   close(): void;
 }
 
@@ -87,6 +99,13 @@ class Segments {
   private async bytes(start: number, end: number): Promise<ArrayBuffer> {
     for (const s of this.list) {
       if (start >= s.start && end <= s.start + s.bytes.byteLength) {
+        const whole = start === s.start && end === s.start + s.bytes.byteLength;
+        if (whole && s.bytes.byteOffset === 0 && s.bytes.buffer.byteLength === s.bytes.byteLength) {
+          // The decoder asks for a whole row group once and copies it into its own memory: hand
+          // the buffer over instead of a copy, and let it go.
+          this.remove(s);
+          return s.bytes.buffer as ArrayBuffer;
+        }
         return copy(s.bytes.subarray(start - s.start, end - s.start));
       }
     }
@@ -126,10 +145,20 @@ async function readFooter(source: ByteSource, signal?: AbortSignal): Promise<Seg
   return { start: footerStart, bytes };
 }
 
-/** Byte range [start, end) of every row group's column chunks, from the footer. */
-function rowGroupRanges(footer: Segment): { start: number; end: number }[] {
+interface RowGroupRange {
+  start: number;
+  end: number;
+  rows: number;
+  /** Uncompressed size, as the footer states it. */
+  bytes: number;
+}
+
+/** Byte range [start, end) of every row group's column chunks, and its size, from the footer. */
+function rowGroupRanges(footer: Segment): RowGroupRange[] {
   const meta = parquetMetadata(footer.bytes);
   return meta.row_groups.map((group) => {
+    const rows = Number(group.num_rows);
+    const bytes = Number(group.total_byte_size);
     let start = Infinity;
     let end = 0;
     for (const column of group.columns) {
@@ -142,7 +171,7 @@ function rowGroupRanges(footer: Segment): { start: number; end: number }[] {
       start = Math.min(start, chunkStart);
       end = Math.max(end, chunkStart + Number(m.total_compressed_size));
     }
-    return start === Infinity ? { start: 0, end: 0 } : { start, end };
+    return start === Infinity ? { start: 0, end: 0, rows, bytes } : { start, end, rows, bytes };
   });
 }
 
@@ -150,7 +179,7 @@ function rowGroupRanges(footer: Segment): { start: number; end: number }[] {
 export async function openParquet(source: ByteSource, signal?: AbortSignal): Promise<OpenParquet> {
   ensureWasm();
   const footer = await readFooter(source, signal);
-  let ranges: { start: number; end: number }[];
+  let ranges: RowGroupRange[];
   try {
     ranges = rowGroupRanges(footer);
   } catch (err) {
@@ -177,7 +206,7 @@ export async function openParquet(source: ByteSource, signal?: AbortSignal): Pro
       schema,
       numRows,
       numRowGroups: ranges.length,
-      batches: (batchSize, batchSignal) => readBatches(file, source, segments, ranges, batchSize, batchSignal ?? signal),
+      batches: (batchSize, batchSignal, rowMultiple = 1) => readBatches(file, source, segments, ranges, batchSize, rowMultiple, batchSignal ?? signal),
       close: () => file.free(),
     };
   } catch (err) {
@@ -196,13 +225,14 @@ async function* readBatches(
   file: wasm.ParquetFile,
   source: ByteSource,
   segments: Segments,
-  ranges: { start: number; end: number }[],
+  ranges: RowGroupRange[],
   batchSize: number,
+  rowMultiple: number,
   signal?: AbortSignal,
 ): AsyncGenerator<RecordBatch> {
   const fetchGroup = async (index: number) => {
     const { start, end } = ranges[index]!;
-    const release = await ROW_GROUP_BUDGET.acquire(end - start, signal);
+    const release = await ROW_GROUP_BUDGET.acquire(DECODE_FOOTPRINT * (end - start), signal);
     try {
       return { segment: { start, bytes: await source.read(start, end, signal) }, release };
     } catch (err) {
@@ -215,13 +245,17 @@ async function* readBatches(
   try {
     for (let index = 0; index < ranges.length; index++) {
       const { segment, release } = await next!;
-      next = index + 1 < ranges.length ? fetchGroup(index + 1) : undefined;
+      const hasNext = index + 1 < ranges.length;
+      const small = hasNext && ranges[index + 1]!.end - ranges[index + 1]!.start <= PREFETCH_MAX_BYTES;
+      next = small ? fetchGroup(index + 1) : undefined;
       // A prefetch that fails while this group decodes is reported when its turn comes.
       next?.catch(() => {});
       segments.add(segment);
       try {
-        yield* decodeGroup(file, index, batchSize, signal);
+        yield* decodeGroup(file, index, groupBatchSize(ranges[index]!, batchSize, rowMultiple), signal);
         if (segments.failure) throw segments.failure;
+        // A large next row group is fetched only once this one is decoded: two at once cost too much.
+        if (hasNext && !next) next = fetchGroup(index + 1);
       } finally {
         segments.remove(segment);
         release();
@@ -231,6 +265,14 @@ async function* readBatches(
     // Abandoned early (error, cancel): let a pending prefetch release its budget.
     next?.then(({ release }) => release(), () => {});
   }
+}
+
+/** At most `batchSize` rows and about TARGET_BATCH_BYTES decoded, in multiples of `rowMultiple`. */
+export function groupBatchSize(group: { rows: number; bytes: number }, batchSize: number, rowMultiple: number): number {
+  if (!(group.rows > 0 && group.bytes > 0)) return batchSize;
+  const rowsForBytes = TARGET_BATCH_BYTES / (group.bytes / group.rows);
+  const multiple = Math.max(1, rowMultiple);
+  return Math.max(multiple, Math.min(batchSize, Math.floor(rowsForBytes / multiple) * multiple));
 }
 
 async function* decodeGroup(file: wasm.ParquetFile, index: number, batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {

@@ -174,16 +174,17 @@ export class PluginService {
       const use = this.useCatalog();
       release = use.release;
       const catalog = use.catalog;
-      const send = async (response: InstanceType<typeof pb.Sync.Response>) => {
+      const send = async (response: InstanceType<typeof pb.Sync.Response> | Buffer) => {
         controller.signal.throwIfAborted();
-        if (!call.write(response)) {
+        // A Buffer is an insert already serialized by insertResponse (see serve.ts).
+        if (!call.write(response as InstanceType<typeof pb.Sync.Response>)) {
           // Wait for the client to take what is buffered: this is what bounds memory.
           await once(call, 'drain', { signal: controller.signal });
         }
       };
       const sink: SyncSink = {
         migrate: (schema) => send(new pb.Sync.Response({ migrate_table: new pb.Sync.MessageMigrateTable({ table: schemaOnly(schema) }) })),
-        insert: (record) => send(new pb.Sync.Response({ insert: new pb.Sync.MessageInsert({ record }) })),
+        insert: (record) => send(insertResponse(record)),
         error: async (table, message) => {
           if (req.withErrorMessages) {
             log.warn(message, { table });
@@ -247,6 +248,42 @@ export class PluginService {
       call.off('cancelled', onCancel);
     }
   }
+}
+
+/**
+ * Sync.Response{insert: MessageInsert{record}} as protobuf bytes. Records are large and this is the
+ * hot path, so the few header bytes are written in place, in the headroom RecordEncoder leaves before
+ * each record, instead of serializing (and copying) the record through google-protobuf. A record
+ * without headroom is copied once. The server's Sync serializer passes such Buffers through.
+ */
+export function insertResponse(record: Uint8Array): Buffer {
+  const inner = 1 + varintLength(record.byteLength) + record.byteLength;
+  const head = 1 + varintLength(inner) + 1 + varintLength(record.byteLength);
+  let out: Buffer;
+  if (record.byteOffset >= head) {
+    out = Buffer.from(record.buffer, record.byteOffset - head, head + record.byteLength);
+  } else {
+    out = Buffer.allocUnsafe(head + record.byteLength);
+    out.set(record, head);
+  }
+  let at = 0;
+  out[at++] = 0x12; // Sync.Response field 2 (insert), length-delimited
+  at = writeVarint(out, at, inner);
+  out[at++] = 0x0a; // MessageInsert field 1 (record), length-delimited
+  writeVarint(out, at, record.byteLength);
+  return out;
+}
+
+function varintLength(n: number): number {
+  let length = 1;
+  for (; n >= 0x80; n = Math.floor(n / 0x80)) length++;
+  return length;
+}
+
+function writeVarint(out: Uint8Array, at: number, n: number): number {
+  for (; n >= 0x80; n = Math.floor(n / 0x80)) out[at++] = (n & 0x7f) | 0x80;
+  out[at++] = n;
+  return at;
 }
 
 function unimplemented(name: string) {

@@ -36,7 +36,11 @@ export async function serve(flags: ServeFlags): Promise<RunningServer> {
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   });
   const plugin = new PluginService(logger, telemetry);
-  server.addService(pluginV3.cloudquery.plugin.v3.UnimplementedPluginService.definition, plugin.definition());
+  // Insert responses arrive already serialized (see insertResponse); everything else goes through protobuf.
+  const definition = pluginV3.cloudquery.plugin.v3.UnimplementedPluginService.definition;
+  const sync = definition.Sync;
+  const serializeSync = (value: unknown) => (Buffer.isBuffer(value) ? value : sync.responseSerialize(value as never));
+  server.addService({ ...definition, Sync: { ...sync, responseSerialize: serializeSync } } as grpc.ServiceDefinition, plugin.definition());
   server.addService(discovery1.cloudquery.discovery.v1.UnimplementedDiscoveryService.definition, {
     GetVersions: (_call: unknown, callback: grpc.sendUnaryData<unknown>) =>
       callback(null, new discovery1.cloudquery.discovery.v1.GetVersions.Response({ versions: [3] })),

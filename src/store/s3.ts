@@ -138,10 +138,17 @@ export class S3Store implements Store {
       }
       try {
         if (!body) throw new Error('empty response body');
-        const bytes = await body.transformToByteArray();
-        this.stats.bytesRead += bytes.byteLength;
-        if (bytes.byteLength === expected) return bytes;
-        lastProblem = `short read of bytes ${start}-${end - 1}: got ${bytes.byteLength} of ${expected} bytes`;
+        // Straight into one buffer of the expected size: collecting chunks and joining them would
+        // hold the range twice.
+        const bytes = new Uint8Array(expected);
+        let got = 0;
+        for await (const chunk of body as AsyncIterable<Uint8Array>) {
+          if (got + chunk.byteLength <= expected) bytes.set(chunk, got);
+          got += chunk.byteLength;
+        }
+        this.stats.bytesRead += got;
+        if (got === expected) return bytes;
+        lastProblem = `${got < expected ? 'short' : 'long'} read of bytes ${start}-${end - 1}: got ${got} of ${expected} bytes`;
       } catch (err) {
         if (signal?.aborted) throw err;
         lastProblem = `the response body broke off (${(err as Error).message})`;
