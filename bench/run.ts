@@ -21,7 +21,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname, join, relative } from 'node:path';
@@ -639,27 +639,9 @@ function dirBytes(dir: string): number {
 
 /** The same bundle as scripts/build.mjs (split into chunks), but not minified, so a profile names functions and modules. */
 async function buildProfileBundle(): Promise<string> {
-  const { build } = await import('esbuild');
-  const out = join(DATA_ROOT, 'profile-dist');
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(out, { recursive: true });
-  await build({
-    entryPoints: [flags['profile-src'] ? join(fileURLToPath(new URL(flags['profile-src'], `file://${process.cwd()}/`)), 'main.ts') : join(ROOT, 'src/main.ts')],
-    outdir: out,
-    splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    minify: false,
-    legalComments: 'none',
-    logLevel: 'warning',
-    define: { __PLUGIN_VERSION__: JSON.stringify('bench-profile') },
-    banner: { js: "import { createRequire as __cqCreateRequire } from 'node:module'; const require = __cqCreateRequire(import.meta.url);" },
-  });
-  copyFileSync(join(DIST, 'parquet_wasm_bg.wasm'), join(out, 'parquet_wasm_bg.wasm'));
-  return join(out, 'main.js');
+  const { bundle } = (await import(join(ROOT, 'scripts/bundle.mjs'))) as { bundle(o: { entry?: string; outdir: string; version: string; minify?: boolean }): Promise<string> };
+  const entry = flags['profile-src'] ? join(fileURLToPath(new URL(flags['profile-src'], `file://${process.cwd()}/`)), 'main.ts') : join(ROOT, 'src/main.ts');
+  return bundle({ entry, outdir: join(DATA_ROOT, 'profile-dist'), version: 'bench-profile', minify: false });
 }
 
 interface ProfileNode {

@@ -1,0 +1,37 @@
+// The bundle of the plugin: src/main.ts (or another entry) into an output directory as main.js plus
+// chunks (pure JS), with parquet-wasm's .wasm beside it. The bundle needs nothing from node_modules at
+// run time, so one build serves every CPU architecture. Byte-for-byte reproducible for the same
+// sources and version (no timestamps, no absolute paths). Used by build.mjs and the benchmark.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+/** @param {{ entry?: string, outdir: string, version: string, minify?: boolean }} options */
+export async function bundle({ entry = 'src/main.ts', outdir, version, minify = true }) {
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+  await build({
+    entryPoints: [entry],
+    outdir,
+    // Code behind dynamic imports (serve, preview, OpenTelemetry) goes into chunks loaded on demand.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    minify,
+    legalComments: 'none',
+    sourcemap: false,
+    logLevel: 'warning',
+    define: { __PLUGIN_VERSION__: JSON.stringify(version) },
+    // Some CommonJS dependencies call require() for Node built-ins; give the ESM bundle one.
+    banner: { js: "import { createRequire as __cqCreateRequire } from 'node:module'; const require = __cqCreateRequire(import.meta.url);" },
+  });
+  const wasm = join(dirname(require.resolve('parquet-wasm/esm/parquet_wasm_bg.wasm')), 'parquet_wasm_bg.wasm');
+  copyFileSync(wasm, join(outdir, 'parquet_wasm_bg.wasm'));
+  return join(outdir, 'main.js');
+}
