@@ -35,7 +35,7 @@ import { Catalog } from '../src/catalog.js';
 import { openParquet } from '../src/formats/parquet.js';
 import { silentLogger } from '../src/log.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_ROWS_PER_RECORD, parseSpec } from '../src/spec.js';
-import { S3Store } from '../src/store/s3.js';
+import { openStore } from '../src/store/index.js';
 import { decodeBatchSize, runSync } from '../src/sync.js';
 import { mapLimit } from '../src/util/limit.js';
 import { connectPlugin, freePort, MAX_MESSAGE_BYTES, sleep, startPlugin, type PluginClient } from '../test/support/plugin-client.js';
@@ -253,16 +253,8 @@ interface Pass {
 
 /** (1) The ceiling: the same reader, the same ranged GETs, decoded to Arrow batches and counted. One process. */
 async function ceilingPass(env: Env, bucket: string): Promise<Pass> {
-  const store = new S3Store({
-    bucket,
-    region: env.s3.region,
-    endpoint: env.s3.endpoint,
-    pathStyle: true,
-    localProfile: '',
-    credentials: { accessKeyId: env.s3.accessKeyId, secretAccessKey: env.s3.secretAccessKey },
-    maxRetries: 5,
-    maxSockets: Math.max(8, DEFAULT_CONCURRENCY * 2),
-  });
+  // The plugin's own store for the plugin's own spec: same client settings, same ranged GETs.
+  const store = await openStore(parseSpec(pluginSpec(env, bucket, DEFAULT_ROWS_PER_RECORD)));
   const batchSize = decodeBatchSize(DEFAULT_ROWS_PER_RECORD);
   const s3Cpu = s3CpuMs(env);
   const cpu = process.cpuUsage();
@@ -289,16 +281,7 @@ async function ceilingPass(env: Env, bucket: string): Promise<Pass> {
 /** Diagnostic: the plugin's whole pipeline (list, footers, decode, conform, _cq_id, IPC encode) in this process, no gRPC. */
 async function pipelinePass(env: Env, bucket: string, rowsPerRecord: number): Promise<Pass> {
   const spec = parseSpec(pluginSpec(env, bucket, rowsPerRecord));
-  const store = new S3Store({
-    bucket,
-    region: env.s3.region,
-    endpoint: env.s3.endpoint,
-    pathStyle: true,
-    localProfile: '',
-    credentials: spec.credentials,
-    maxRetries: spec.maxRetries,
-    maxSockets: Math.max(8, spec.concurrency * 2),
-  });
+  const store = await openStore(spec);
   const catalog = new Catalog(store, spec, silentLogger);
   let rows = 0;
   let records = 0;
@@ -1051,7 +1034,7 @@ async function main(): Promise<void> {
   const rows: string[][] = [['measurement', 'median', 'runs', 'vs ceiling', 'target', '']];
   if (sections.has('throughput')) {
     rows.push(
-      ['ceiling: openParquet + S3Store, Arrow batches counted', `${fmtInt(ceilingRps)} rows/s`, runsOf(results.ceiling), '1.000', '', ''],
+      ['ceiling: openParquet + the S3 store, Arrow batches counted', `${fmtInt(ceilingRps)} rows/s`, runsOf(results.ceiling), '1.000', '', ''],
       [`full sync over gRPC, rows_per_record=${DEFAULT_ROWS_PER_RECORD}`, `${fmtInt(syncRps)} rows/s`, runsOf(results.sync), ratio(syncRps / ceilingRps), '>= 0.8', ok(figures.targets_met.sync_vs_ceiling)],
       [`full sync over gRPC, rows_per_record=${LARGE_RPR}`, `${fmtInt(syncLargeRps)} rows/s`, runsOf(results.syncLarge), ratio(syncLargeRps / ceilingRps), '', ''],
       ...(results.syncSmallWindow.length > 0
