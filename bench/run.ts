@@ -282,7 +282,7 @@ async function ceilingPass(env: Env, bucket: string): Promise<Pass> {
 async function pipelinePass(env: Env, bucket: string, rowsPerRecord: number): Promise<Pass> {
   const spec = parseSpec(pluginSpec(env, bucket, rowsPerRecord));
   const store = await openStore(spec);
-  const catalog = new Catalog(store, spec, silentLogger);
+  const catalog = new Catalog(store, spec);
   let rows = 0;
   let records = 0;
   let recordBytes = 0;

@@ -5,7 +5,6 @@ import type { Schema } from 'apache-arrow';
 import { groupTables, ownsKey, tableFilter, type DiscoveredTable } from './discover.js';
 import { emptyMerge, generatesCqId, mergeSchema, primaryKeys, SchemaConflictError, tableSchema, type MergedSchema } from './arrow/schema.js';
 import { openParquet, ParquetFormatError } from './formats/parquet.js';
-import type { Logger } from './log.js';
 import type { ResolvedSpec } from './spec.js';
 import { TailCache, withTailCache } from './store/tail-cache.js';
 import { ObjectError, type ObjectInfo, type Store } from './store/types.js';
@@ -74,7 +73,7 @@ export class Catalog {
   readonly tails = new TailCache();
   private readonly footers = new Map<string, FileFooter>();
 
-  constructor(readonly store: Store, readonly spec: ResolvedSpec, private readonly logger: Logger) {}
+  constructor(readonly store: Store, readonly spec: ResolvedSpec) {}
 
   /** Every object under the prefix, in key order. */
   async listAll(signal?: AbortSignal): Promise<ObjectInfo[]> {
@@ -146,7 +145,6 @@ export class Catalog {
       const schema = tableSchema(input.name, merged);
       plans.push({ name: input.name, schema, merged, generateCqId: generatesCqId(merged), primaryKeys: primaryKeys(schema), files });
     }
-    for (const s of skipped) this.logger.warn('skipping object', { table: s.table, key: s.key, reason: s.reason });
     return { tables: plans, skipped };
   }
 

@@ -7,7 +7,6 @@ import { RecordEncoder } from './arrow/records.js';
 import { CQ_ID, CQ_PARENT_ID } from './arrow/schema.js';
 import { Catalog, type TablePlan } from './catalog.js';
 import { openParquet } from './formats/parquet.js';
-import { createLogger } from './log.js';
 import { parseSpec, SpecError } from './spec.js';
 import { openStore } from './store/index.js';
 
@@ -67,9 +66,8 @@ export async function runPreview(args: string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
   }
-  const logger = createLogger({ level: 'error' });
   const store = await openStore(spec);
-  const catalog = new Catalog(store, spec, logger);
+  const catalog = new Catalog(store, spec);
   const out = (line = '') => process.stdout.write(line + '\n');
   try {
     const objects = await catalog.listAll();

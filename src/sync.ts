@@ -39,8 +39,8 @@ export interface SyncOptions {
 export interface SyncSink {
   migrate(schema: Schema): Promise<void>;
   insert(record: Uint8Array, rows: number): Promise<void>;
-  /** A per-object problem the sync skipped past. */
-  error(table: string, message: string): Promise<void>;
+  /** A per-object problem the sync skipped past: the one place it is logged and reported. */
+  error(table: string, key: string, message: string): Promise<void>;
 }
 
 export interface TableSummary {
@@ -137,7 +137,7 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
     errors++;
     telemetry.add('errors', 1, { table });
     runs.get(table)?.summary.skipped.push({ key, reason: message });
-    await sink.error(table, message);
+    await sink.error(table, key, message);
   };
   for (const s of [...selection.skipped, ...skipped]) {
     await report(s.table, s.key, s.reason);
@@ -252,7 +252,6 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
       run.summary.filesDone++;
       const partial = rows > 0 ? ` (${rows} rows of it were delivered before the failure)` : '';
       const message = `${(err as Error).message}${partial}`;
-      logger.warn('object failed', { table, key: object.key, error: message });
       await report(table, object.key, message);
       return rows === 0 && isPermanent(err);
     }

@@ -97,7 +97,7 @@ export class PluginService {
 
   private async init(req: InstanceType<typeof pb.Init.Request>) {
     const spec = parseSpec(req.spec);
-    const catalog = new Catalog(await openStore(spec), spec, this.logger);
+    const catalog = new Catalog(await openStore(spec), spec);
     this.replaceCatalog(catalog);
     this.logger.info('initialized', { store: catalog.store.location, path_prefix: spec.pathPrefix, no_connection: req.no_connection });
     return new pb.Init.Response();
@@ -139,7 +139,8 @@ export class PluginService {
     try {
       const objects = await catalog.listAll();
       const selection = catalog.select(objects, { tables: req.tables, skipTables: req.skip_tables });
-      const { tables } = await catalog.plan(selection.tables);
+      const { tables, skipped } = await catalog.plan(selection.tables);
+      for (const s of [...selection.skipped, ...skipped]) this.logger.warn('object skipped', { table: s.table, key: s.key, error: s.reason });
       return new pb.GetTables.Response({ tables: tables.map((t) => schemaOnly(t.schema)) });
     } finally {
       release();
@@ -185,12 +186,13 @@ export class PluginService {
       const sink: SyncSink = {
         migrate: (schema) => send(new pb.Sync.Response({ migrate_table: new pb.Sync.MessageMigrateTable({ table: schemaOnly(schema) }) })),
         insert: (record) => send(insertResponse(record)),
-        error: async (table, message) => {
+        error: async (table, key, message) => {
+          // With error messages the CLI counts the MessageError; without, it counts error log lines.
           if (req.withErrorMessages) {
-            log.warn(message, { table });
+            log.warn('object skipped', { table, key, error: message });
             await send(new pb.Sync.Response({ error: new pb.Sync.MessageError({ table_name: table, error: message }) }));
           } else {
-            log.error(message, { table });
+            log.error('object skipped', { table, key, error: message });
           }
         },
       };
