@@ -136,8 +136,12 @@ function mainSql(start: number, rows: number, payload: boolean): string {
   repeat('lorem ipsum dolor sit amet ', 3 + (i % 5)::INTEGER) || (hash(i * 13) % 1000) AS description,
   make_timestamp(1704067200000000 + i * 1000003)::TIMESTAMPTZ           AS created_at,
   CASE WHEN i % 5 = 0 THEN NULL ELSE (hash(i * 3) % 100000)::INTEGER END AS score,
-  list_transform(range((i % 4)::BIGINT), x -> 'tag' || ((i + x) % 50)) AS tags${payload ? `,
-  ${blob} AS payload` : ''}
+  list_transform(range((i % 4)::BIGINT), x -> 'tag' || ((i + x) % 50)) AS tags${
+    payload
+      ? `,
+  ${blob} AS payload`
+      : ''
+  }
 FROM range(${start}, ${start + rows}) t(i)`;
 }
 
@@ -198,7 +202,7 @@ async function ensureData(quick: boolean): Promise<GeneratedFile[]> {
       renameSync(partial, path);
       const bytes = statSync(path).size;
       files.push({ ...spec, path, bytes, rowGroups: Number(groups.getRowObjectsJS()[0]!.n) });
-      progress(`data:   ${spec.bucket}/${spec.key}: ${spec.rows} rows, ${mb(bytes)} MB, ${(performance.now() - started) / 1000 | 0} s`);
+      progress(`data:   ${spec.bucket}/${spec.key}: ${spec.rows} rows, ${mb(bytes)} MB, ${((performance.now() - started) / 1000) | 0} s`);
     }
   } finally {
     conn.closeSync();
@@ -275,7 +279,14 @@ async function ceilingPass(env: Env, bucket: string): Promise<Pass> {
     store.close();
   }
   const ms = performance.now() - started;
-  return { ms, rows, cpuMs: cpuMs(process.cpuUsage(cpu)), s3CpuMs: s3CpuMs(env) - s3Cpu, getRequests: store.stats.getRequests, listRequests: store.stats.listRequests };
+  return {
+    ms,
+    rows,
+    cpuMs: cpuMs(process.cpuUsage(cpu)),
+    s3CpuMs: s3CpuMs(env) - s3Cpu,
+    getRequests: store.stats.getRequests,
+    listRequests: store.stats.listRequests,
+  };
 }
 
 /** Diagnostic: the plugin's whole pipeline (list, footers, decode, conform, _cq_id, IPC encode) in this process, no gRPC. */
@@ -308,7 +319,16 @@ async function pipelinePass(env: Env, bucket: string, rowsPerRecord: number): Pr
       new AbortController().signal,
     );
     const ms = performance.now() - started;
-    return { ms, rows, records, recordBytes, cpuMs: cpuMs(process.cpuUsage(cpu)), s3CpuMs: s3CpuMs(env) - s3Cpu, getRequests: summary.getRequests, listRequests: summary.listRequests };
+    return {
+      ms,
+      rows,
+      records,
+      recordBytes,
+      cpuMs: cpuMs(process.cpuUsage(cpu)),
+      s3CpuMs: s3CpuMs(env) - s3Cpu,
+      getRequests: summary.getRequests,
+      listRequests: summary.listRequests,
+    };
   } finally {
     store.close();
   }
@@ -340,7 +360,10 @@ const SYNC_METHOD = '/cloudquery.plugin.v3.Plugin/Sync';
  * CLI is a Go program whose protobuf decoding costs little; google-protobuf in JS would double the client's
  * CPU, and on a 2-core machine the client shares the cores with the plugin).
  */
-function countingSync(raw: InstanceType<typeof v3.PluginClient>, backend?: { tableName: string; connection: string }): Promise<CountedSync> {
+function countingSync(
+  raw: InstanceType<typeof v3.PluginClient>,
+  backend?: { tableName: string; connection: string },
+): Promise<CountedSync> {
   const request = new v3.Sync.Request({
     tables: ['*'],
     skip_tables: [],
@@ -551,16 +574,33 @@ async function grpcSyncPass(env: Env, options: GrpcSyncOptions): Promise<GrpcPas
 }
 
 /** Spawns the plugin directly (node flags of our choosing), waits until its port accepts connections. */
-async function spawnPlugin(nodeArgs: string[], entry: string): Promise<{ child: ChildProcess; client: PluginClient; startedAt: number; logs: string[]; stop(): Promise<void> }> {
+async function spawnPlugin(
+  nodeArgs: string[],
+  entry: string,
+): Promise<{ child: ChildProcess; client: PluginClient; startedAt: number; logs: string[]; stop(): Promise<void> }> {
   const port = await freePort();
   const logs: string[] = [];
   const startedAt = performance.now();
   const child = spawn(
     process.execPath,
-    [...nodeArgs, entry, 'serve', '--address', `127.0.0.1:${port}`, '--log-format', 'json', '--log-level', 'info', '--network', 'tcp', '--no-sentry'],
+    [
+      ...nodeArgs,
+      entry,
+      'serve',
+      '--address',
+      `127.0.0.1:${port}`,
+      '--log-format',
+      'json',
+      '--log-level',
+      'info',
+      '--network',
+      'tcp',
+      '--no-sentry',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  for (const stream of [child.stdout!, child.stderr!]) stream.setEncoding('utf8').on('data', (chunk: string) => logs.push(...chunk.split('\n').filter(Boolean)));
+  for (const stream of [child.stdout!, child.stderr!])
+    stream.setEncoding('utf8').on('data', (chunk: string) => logs.push(...chunk.split('\n').filter(Boolean)));
   let exited = false;
   const exit = once(child, 'exit').then(() => {
     exited = true;
@@ -622,8 +662,12 @@ function dirBytes(dir: string): number {
 
 /** The same bundle as scripts/build.mjs (split into chunks), but not minified, so a profile names functions and modules. */
 async function buildProfileBundle(): Promise<string> {
-  const { bundle } = (await import(join(ROOT, 'scripts/bundle.mjs'))) as { bundle(o: { entry?: string; outdir: string; version: string; minify?: boolean }): Promise<string> };
-  const entry = flags['profile-src'] ? join(fileURLToPath(new URL(flags['profile-src'], `file://${process.cwd()}/`)), 'main.ts') : join(ROOT, 'src/main.ts');
+  const { bundle } = (await import(join(ROOT, 'scripts/bundle.mjs'))) as {
+    bundle(o: { entry?: string; outdir: string; version: string; minify?: boolean }): Promise<string>;
+  };
+  const entry = flags['profile-src']
+    ? join(fileURLToPath(new URL(flags['profile-src'], `file://${process.cwd()}/`)), 'main.ts')
+    : join(ROOT, 'src/main.ts');
   return bundle({ entry, outdir: join(DATA_ROOT, 'profile-dist'), version: 'bench-profile', minify: false });
 }
 
@@ -657,10 +701,12 @@ function analyzeProfile(path: string, bundleDir: string): Omit<ProfileReport, 'r
     let marks = markers.get(url);
     if (!marks) {
       marks = [];
-      readFileSync(fileURLToPath(url), 'utf8').split('\n').forEach((text, index) => {
-        const match = /^\/\/ (\S*(?:node_modules|src)\/\S+\.[cm]?[jt]s)$/.exec(text);
-        if (match) marks!.push({ line: index, module: moduleName(match[1]!) });
-      });
+      readFileSync(fileURLToPath(url), 'utf8')
+        .split('\n')
+        .forEach((text, index) => {
+          const match = /^\/\/ (\S*(?:node_modules|src)\/\S+\.[cm]?[jt]s)$/.exec(text);
+          if (match) marks!.push({ line: index, module: moduleName(match[1]!) });
+        });
       markers.set(url, marks);
     }
     let lo = 0;
@@ -722,9 +768,20 @@ function analyzeProfile(path: string, bundleDir: string): Omit<ProfileReport, 'r
     file: relative(ROOT, path),
     totalMs,
     idleMs,
-    top: [...fns.values()].filter((f) => f.module !== '(idle)').sort((a, b) => b.selfMs - a.selfMs).slice(0, 25).map((f) => ({ ...f, pct: pct(f.selfMs) })),
-    modules: [...moduleMs].filter(([m]) => m !== '(idle)').sort((a, b) => b[1] - a[1]).map(([module, selfMs]) => ({ module, selfMs, pct: pct(selfMs) })),
-    callers: [...callerMs].filter(([c]) => !c.endsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 20).map(([caller, ms]) => ({ caller, ms, pct: pct(ms) })),
+    top: [...fns.values()]
+      .filter((f) => f.module !== '(idle)')
+      .sort((a, b) => b.selfMs - a.selfMs)
+      .slice(0, 25)
+      .map((f) => ({ ...f, pct: pct(f.selfMs) })),
+    modules: [...moduleMs]
+      .filter(([m]) => m !== '(idle)')
+      .sort((a, b) => b[1] - a[1])
+      .map(([module, selfMs]) => ({ module, selfMs, pct: pct(selfMs) })),
+    callers: [...callerMs]
+      .filter(([c]) => !c.endsWith('(idle)'))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 20)
+      .map(([caller, ms]) => ({ caller, ms, pct: pct(ms) })),
   };
 }
 
@@ -794,8 +851,12 @@ const SECTIONS = ['throughput', 'noop', 'rss', 'startup', 'profile'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function selectedSections(): Set<Section> {
-  const only = flags.only?.split(',').map((x) => x.trim()).filter(Boolean);
-  for (const name of only ?? []) if (!SECTIONS.includes(name as Section)) throw new Error(`--only: unknown section "${name}" (one of ${SECTIONS.join(', ')})`);
+  const only = flags.only
+    ?.split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  for (const name of only ?? [])
+    if (!SECTIONS.includes(name as Section)) throw new Error(`--only: unknown section "${name}" (one of ${SECTIONS.join(', ')})`);
   const chosen = new Set<Section>((only ?? SECTIONS.filter((x) => x !== 'profile')) as Section[]);
   if (flags.profile) chosen.add('profile');
   return chosen;
@@ -805,7 +866,11 @@ async function main(): Promise<void> {
   const sections = selectedSections();
   if (!flags['no-build']) {
     progress('build: npm run build');
-    const child = spawn(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
+    const child = spawn(process.execPath, [join(ROOT, 'scripts/build.mjs')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: process.env,
+    });
     const [code] = (await once(child, 'exit')) as [number | null];
     if (code !== 0) throw new Error(`build failed (exit ${code})`);
   }
@@ -839,7 +904,9 @@ async function main(): Promise<void> {
   };
   let profile: ProfileReport | undefined;
   try {
-    const needed = files.filter((f) => (f.bucket === MAIN_BUCKET ? sections.has('throughput') || sections.has('noop') || sections.has('profile') : sections.has('rss')));
+    const needed = files.filter((f) =>
+      f.bucket === MAIN_BUCKET ? sections.has('throughput') || sections.has('noop') || sections.has('profile') : sections.has('rss'),
+    );
     await upload(s3, needed);
     if (sections.has('rss')) {
       const copies = Array.from({ length: MULTI_COPIES }, (_, c) => ({ ...mid, bucket: MULTI_BUCKET, key: `multi/data-${c}.parquet` }));
@@ -860,7 +927,9 @@ async function main(): Promise<void> {
 
         const s = await grpcSyncPass(env, { bucket: MAIN_BUCKET, rowsPerRecord: DEFAULT_ROWS_PER_RECORD, expectRows: mainRows });
         results.sync.push(s);
-        progress(`run ${run}/${RUNS}: gRPC sync rpr=${DEFAULT_ROWS_PER_RECORD}               ${passText(s)}, ${s.getRequests} GETs, ${s.records} records`);
+        progress(
+          `run ${run}/${RUNS}: gRPC sync rpr=${DEFAULT_ROWS_PER_RECORD}               ${passText(s)}, ${s.getRequests} GETs, ${s.records} records`,
+        );
 
         const l = await grpcSyncPass(env, { bucket: MAIN_BUCKET, rowsPerRecord: LARGE_RPR, expectRows: mainRows });
         results.syncLarge.push(l);
@@ -877,7 +946,12 @@ async function main(): Promise<void> {
 
         if (run === 1 && CLIENT_WINDOW !== GRPC_JS_DEFAULT_WINDOW && !flags['no-window-diag']) {
           // Diagnostic, once: the same sync through a client that keeps grpc-js's fixed 64 KiB window.
-          const w = await grpcSyncPass(env, { bucket: MAIN_BUCKET, rowsPerRecord: DEFAULT_ROWS_PER_RECORD, expectRows: mainRows, window: GRPC_JS_DEFAULT_WINDOW });
+          const w = await grpcSyncPass(env, {
+            bucket: MAIN_BUCKET,
+            rowsPerRecord: DEFAULT_ROWS_PER_RECORD,
+            expectRows: mainRows,
+            window: GRPC_JS_DEFAULT_WINDOW,
+          });
           results.syncSmallWindow.push(w);
           progress(`run ${run}/${RUNS}: gRPC sync rpr=${DEFAULT_ROWS_PER_RECORD}, 64 KiB window ${passText(w)}`);
         }
@@ -890,7 +964,12 @@ async function main(): Promise<void> {
       progress('noop: starting the state backend (memdb destination over gRPC)');
       backend = await startStateBackend();
       const state = { tableName: 'cq_state_bench', connection: backend.connection };
-      const primed = await grpcSyncPass(env, { bucket: MAIN_BUCKET, rowsPerRecord: DEFAULT_ROWS_PER_RECORD, backend: state, expectRows: mainRows });
+      const primed = await grpcSyncPass(env, {
+        bucket: MAIN_BUCKET,
+        rowsPerRecord: DEFAULT_ROWS_PER_RECORD,
+        backend: state,
+        expectRows: mainRows,
+      });
       results.primed.push(primed);
       progress(`noop: first sync with the state backend ${passText(primed)}`);
       for (let run = 1; run <= RUNS; run++) {
@@ -903,14 +982,29 @@ async function main(): Promise<void> {
     if (sections.has('rss')) {
       // (4) Peak RSS of the plugin process: the big file, and one a quarter of its size (same row groups).
       for (let run = 1; run <= RUNS; run++) {
-        for (const [file, list] of [[big, results.big], [mid, results.mid]] as const) {
-          const r = await grpcSyncPass(env, { bucket: file.bucket, rowsPerRecord: DEFAULT_ROWS_PER_RECORD, watchRss: true, expectRows: file.rows });
+        for (const [file, list] of [
+          [big, results.big],
+          [mid, results.mid],
+        ] as const) {
+          const r = await grpcSyncPass(env, {
+            bucket: file.bucket,
+            rowsPerRecord: DEFAULT_ROWS_PER_RECORD,
+            watchRss: true,
+            expectRows: file.rows,
+          });
           list.push(r);
-          progress(`run ${run}/${RUNS}: ${mb(file.bytes)} MB file: peak RSS ${r.rss!.peakMb.toFixed(0)} MB (after Init ${r.rss!.baselineMb.toFixed(0)} MB), ${passText(r)}`);
+          progress(
+            `run ${run}/${RUNS}: ${mb(file.bytes)} MB file: peak RSS ${r.rss!.peakMb.toFixed(0)} MB (after Init ${r.rss!.baselineMb.toFixed(0)} MB), ${passText(r)}`,
+          );
         }
       }
       // Diagnostic, once: several big files in one sync (the default concurrency opens them all at once).
-      const m = await grpcSyncPass(env, { bucket: MULTI_BUCKET, rowsPerRecord: DEFAULT_ROWS_PER_RECORD, watchRss: true, expectRows: mid.rows * MULTI_COPIES });
+      const m = await grpcSyncPass(env, {
+        bucket: MULTI_BUCKET,
+        rowsPerRecord: DEFAULT_ROWS_PER_RECORD,
+        watchRss: true,
+        expectRows: mid.rows * MULTI_COPIES,
+      });
       results.multi.push(m);
       progress(`${MULTI_COPIES} x ${mb(mid.bytes)} MB files in one sync: peak RSS ${m.rss!.peakMb.toFixed(0)} MB, ${passText(m)}`);
     }
@@ -1034,14 +1128,58 @@ async function main(): Promise<void> {
   const rows: string[][] = [['measurement', 'median', 'runs', 'vs ceiling', 'target', '']];
   if (sections.has('throughput')) {
     rows.push(
-      ['ceiling: openParquet + the S3 store, Arrow batches counted', `${fmtInt(ceilingRps)} rows/s`, runsOf(results.ceiling), '1.000', '', ''],
-      [`full sync over gRPC, rows_per_record=${DEFAULT_ROWS_PER_RECORD}`, `${fmtInt(syncRps)} rows/s`, runsOf(results.sync), ratio(syncRps / ceilingRps), '>= 0.8', ok(figures.targets_met.sync_vs_ceiling)],
-      [`full sync over gRPC, rows_per_record=${LARGE_RPR}`, `${fmtInt(syncLargeRps)} rows/s`, runsOf(results.syncLarge), ratio(syncLargeRps / ceilingRps), '', ''],
+      [
+        'ceiling: openParquet + the S3 store, Arrow batches counted',
+        `${fmtInt(ceilingRps)} rows/s`,
+        runsOf(results.ceiling),
+        '1.000',
+        '',
+        '',
+      ],
+      [
+        `full sync over gRPC, rows_per_record=${DEFAULT_ROWS_PER_RECORD}`,
+        `${fmtInt(syncRps)} rows/s`,
+        runsOf(results.sync),
+        ratio(syncRps / ceilingRps),
+        '>= 0.8',
+        ok(figures.targets_met.sync_vs_ceiling),
+      ],
+      [
+        `full sync over gRPC, rows_per_record=${LARGE_RPR}`,
+        `${fmtInt(syncLargeRps)} rows/s`,
+        runsOf(results.syncLarge),
+        ratio(syncLargeRps / ceilingRps),
+        '',
+        '',
+      ],
       ...(results.syncSmallWindow.length > 0
-        ? [[`  diag: rpr=${DEFAULT_ROWS_PER_RECORD}, grpc-js default 64 KiB client window`, `${fmtInt(smallWindowRps)} rows/s`, `${runsOf(results.syncSmallWindow)} (1 run)`, ratio(smallWindowRps / ceilingRps), '', '']]
+        ? [
+            [
+              `  diag: rpr=${DEFAULT_ROWS_PER_RECORD}, grpc-js default 64 KiB client window`,
+              `${fmtInt(smallWindowRps)} rows/s`,
+              `${runsOf(results.syncSmallWindow)} (1 run)`,
+              ratio(smallWindowRps / ceilingRps),
+              '',
+              '',
+            ],
+          ]
         : []),
-      [`  diag: runSync in-process, no gRPC, rpr=${DEFAULT_ROWS_PER_RECORD}`, `${fmtInt(pipelineRps)} rows/s`, runsOf(results.pipeline), ratio(pipelineRps / ceilingRps), '', ''],
-      [`  diag: runSync in-process, no gRPC, rpr=${LARGE_RPR}`, `${fmtInt(pipelineLargeRps)} rows/s`, runsOf(results.pipelineLarge), ratio(pipelineLargeRps / ceilingRps), '', ''],
+      [
+        `  diag: runSync in-process, no gRPC, rpr=${DEFAULT_ROWS_PER_RECORD}`,
+        `${fmtInt(pipelineRps)} rows/s`,
+        runsOf(results.pipeline),
+        ratio(pipelineRps / ceilingRps),
+        '',
+        '',
+      ],
+      [
+        `  diag: runSync in-process, no gRPC, rpr=${LARGE_RPR}`,
+        `${fmtInt(pipelineLargeRps)} rows/s`,
+        runsOf(results.pipelineLarge),
+        ratio(pipelineLargeRps / ceilingRps),
+        '',
+        '',
+      ],
       [
         `  CPU ms / 1M rows: ceiling | in-process ${DEFAULT_ROWS_PER_RECORD}, ${LARGE_RPR} | plugin ${DEFAULT_ROWS_PER_RECORD}, ${LARGE_RPR}`,
         `${figures.ceiling_cpu_ms_per_mrow} | ${figures.pipeline_cpu_ms_per_mrow_500}, ${round(cpuPerMrow(results.pipelineLarge))} | ${figures.sync_plugin_cpu_ms_per_mrow}, ${round(cpuPerMrow(results.syncLarge))}`,
@@ -1054,19 +1192,54 @@ async function main(): Promise<void> {
   }
   if (sections.has('noop')) {
     rows.push(
-      ['no-change incremental sync (state backend)', `${fmtInt(noopMs)} ms`, results.noop.map((p) => fmtInt(p.ms)).join(' / '), `${((100 * noopMs) / fullMs).toFixed(2)}% of full`, '<= 2%, 0 GETs', ok(figures.targets_met.noop_vs_full)],
+      [
+        'no-change incremental sync (state backend)',
+        `${fmtInt(noopMs)} ms`,
+        results.noop.map((p) => fmtInt(p.ms)).join(' / '),
+        `${((100 * noopMs) / fullMs).toFixed(2)}% of full`,
+        '<= 2%, 0 GETs',
+        ok(figures.targets_met.noop_vs_full),
+      ],
       ['  object GETs / LISTs of the no-change sync', `${noopGets} / ${noopLists}`, '', '', '', ''],
     );
   }
   if (sections.has('rss')) {
     rows.push(
-      [`peak RSS, ${mb(big.bytes)} MB file (${big.rowGroups} row groups)`, `${peakBig.toFixed(0)} MB`, results.big.map((p) => p.rss!.peakMb.toFixed(0)).join(' / '), '', '<= 300 MB', ok(figures.targets_met.peak_rss_mb)],
-      [`peak RSS, ${mb(mid.bytes)} MB file (${mid.rowGroups} row groups)`, `${peakMid.toFixed(0)} MB`, results.mid.map((p) => p.rss!.peakMb.toFixed(0)).join(' / '), `x${(peakBig / peakMid).toFixed(2)} growth`, 'flat', ok(figures.targets_met.peak_rss_flat)],
-      [`  diag: ${MULTI_COPIES} x ${mb(mid.bytes)} MB files in one sync`, `${median(results.multi.map((p) => p.rss!.peakMb)).toFixed(0)} MB`, '1 run', '', '', ''],
+      [
+        `peak RSS, ${mb(big.bytes)} MB file (${big.rowGroups} row groups)`,
+        `${peakBig.toFixed(0)} MB`,
+        results.big.map((p) => p.rss!.peakMb.toFixed(0)).join(' / '),
+        '',
+        '<= 300 MB',
+        ok(figures.targets_met.peak_rss_mb),
+      ],
+      [
+        `peak RSS, ${mb(mid.bytes)} MB file (${mid.rowGroups} row groups)`,
+        `${peakMid.toFixed(0)} MB`,
+        results.mid.map((p) => p.rss!.peakMb.toFixed(0)).join(' / '),
+        `x${(peakBig / peakMid).toFixed(2)} growth`,
+        'flat',
+        ok(figures.targets_met.peak_rss_flat),
+      ],
+      [
+        `  diag: ${MULTI_COPIES} x ${mb(mid.bytes)} MB files in one sync`,
+        `${median(results.multi.map((p) => p.rss!.peakMb)).toFixed(0)} MB`,
+        '1 run',
+        '',
+        '',
+        '',
+      ],
     );
   }
   if (sections.has('startup')) {
-    rows.push(['cold start: spawn to first GetName', `${startupMs.toFixed(0)} ms`, `${results.startup.length} runs`, '', '<= 300 ms', ok(figures.targets_met.startup_ms)]);
+    rows.push([
+      'cold start: spawn to first GetName',
+      `${startupMs.toFixed(0)} ms`,
+      `${results.startup.length} runs`,
+      '',
+      '<= 300 ms',
+      ok(figures.targets_met.startup_ms),
+    ]);
   }
   rows.push(['dist/ size', `${mb(distBytes)} MB`, `${fmtInt(distBytes)} B`, '', '<= 8 MB', ok(figures.targets_met.dist_bytes)]);
 
@@ -1083,25 +1256,41 @@ async function main(): Promise<void> {
       `CPU profile of the plugin during a full sync at rows_per_record=${DEFAULT_ROWS_PER_RECORD} (${profile.file}, ${fmtInt(profile.rowsPerSecond)} rows/s under the profiler; ` +
         `main thread idle ${((100 * profile.idleMs) / profile.totalMs).toFixed(1)}% of ${fmtInt(profile.totalMs)} ms; % below are of busy time)`,
     );
-    out.push(table([['self time by module', 'ms', '%'], ...profile.modules.slice(0, 15).map((m) => [m.module, fmtInt(m.selfMs), m.pct.toFixed(1)])]));
+    out.push(
+      table([
+        ['self time by module', 'ms', '%'],
+        ...profile.modules.slice(0, 15).map((m) => [m.module, fmtInt(m.selfMs), m.pct.toFixed(1)]),
+      ]),
+    );
     out.push('');
-    out.push(table([['top self-time functions', 'module', 'ms', '%'], ...profile.top.map((f) => [f.fn, f.module, fmtInt(f.selfMs), f.pct.toFixed(1)])]));
+    out.push(
+      table([
+        ['top self-time functions', 'module', 'ms', '%'],
+        ...profile.top.map((f) => [f.fn, f.module, fmtInt(f.selfMs), f.pct.toFixed(1)]),
+      ]),
+    );
     out.push('');
-    out.push(table([['time under the innermost src/ function (self + callees)', 'ms', '%'], ...profile.callers.map((c) => [c.caller, fmtInt(c.ms), c.pct.toFixed(1)])]));
+    out.push(
+      table([
+        ['time under the innermost src/ function (self + callees)', 'ms', '%'],
+        ...profile.callers.map((c) => [c.caller, fmtInt(c.ms), c.pct.toFixed(1)]),
+      ]),
+    );
   }
   out.push(JSON.stringify(figures, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value)));
   process.stdout.write(out.join('\n') + '\n');
 }
 
 function passText(p: Pass): string {
-  const cpu = p.clientCpuMs === undefined ? `cpu ${fmtInt(p.cpuMs)} ms` : `plugin cpu ${fmtInt(p.cpuMs)} ms, client ${fmtInt(p.clientCpuMs)} ms`;
+  const cpu =
+    p.clientCpuMs === undefined ? `cpu ${fmtInt(p.cpuMs)} ms` : `plugin cpu ${fmtInt(p.cpuMs)} ms, client ${fmtInt(p.clientCpuMs)} ms`;
   return `${fmtInt(p.rows / (p.ms / 1000))} rows/s (${(p.ms / 1000).toFixed(2)} s, ${cpu})`;
 }
 
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

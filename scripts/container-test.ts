@@ -63,8 +63,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync,
-  readFileSync, rmSync, symlinkSync, writeFileSync,
+  chmodSync,
+  chownSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { arch as hostArch, tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
@@ -205,7 +216,11 @@ function sha256(data: Uint8Array): string {
 // Tools: Debian's docker.io (dockerd, containerd, runc, docker 20.10 CLI) and buildah
 
 const APT_TOOLS: Record<string, string> = {
-  dockerd: 'docker.io', containerd: 'docker.io', runc: 'docker.io', buildah: 'buildah', 'dpkg-deb': 'dpkg',
+  dockerd: 'docker.io',
+  containerd: 'docker.io',
+  runc: 'docker.io',
+  buildah: 'buildah',
+  'dpkg-deb': 'dpkg',
 };
 
 async function ensureTools(): Promise<void> {
@@ -235,9 +250,21 @@ async function npmPack(spec: string, file: string): Promise<string> {
 function aptArgs(): string[] {
   const dir = join(CACHE, 'apt');
   return [
-    '-o', `Dir::State::Lists=${dir}/lists`, '-o', `Dir::Cache=${dir}/cache`, '-o', 'Debug::NoLocking=1',
-    '-o', 'APT::Architecture=amd64', '-o', 'APT::Architectures::=amd64', '-o', 'APT::Architectures::=arm64',
-    '-o', 'APT::Sandbox::User=root', '-q',
+    '-o',
+    `Dir::State::Lists=${dir}/lists`,
+    '-o',
+    `Dir::Cache=${dir}/cache`,
+    '-o',
+    'Debug::NoLocking=1',
+    '-o',
+    'APT::Architecture=amd64',
+    '-o',
+    'APT::Architectures::=amd64',
+    '-o',
+    'APT::Architectures::=arm64',
+    '-o',
+    'APT::Sandbox::User=root',
+    '-q',
   ];
 }
 
@@ -281,7 +308,8 @@ function writeFile(path: string, content: string, mode = 0o644): void {
 
 async function extractDeb(deb: string, into: string): Promise<void> {
   await run('dpkg-deb', ['-x', deb, into]);
-  for (const junk of ['usr/share/doc', 'usr/share/lintian', 'usr/share/man', 'usr/share/bug']) rmSync(join(into, junk), { recursive: true, force: true });
+  for (const junk of ['usr/share/doc', 'usr/share/lintian', 'usr/share/man', 'usr/share/bug'])
+    rmSync(join(into, junk), { recursive: true, force: true });
 }
 
 /** The official Node tarball contents from npm's node-linux-* package (bin/node, include, share, docs). */
@@ -292,17 +320,16 @@ async function extractNode(tgz: string, into: string): Promise<void> {
 
 function caBundle(caDir: string): string {
   const mozilla = join(caDir, 'usr/share/ca-certificates/mozilla');
-  const certs = readdirSync(mozilla).filter((f) => f.endsWith('.crt')).sort();
+  const certs = readdirSync(mozilla)
+    .filter((f) => f.endsWith('.crt'))
+    .sort();
   check(certs.length > 100, `ca-certificates has the Mozilla set (${certs.length})`);
   return certs.map((f) => readFileSync(join(mozilla, f), 'utf8').trimEnd() + '\n').join('');
 }
 
 async function prepareStandIns(): Promise<{ builder: StandIn; runtime: Record<Arch, StandIn> }> {
   mkdirSync(DOWNLOADS, { recursive: true });
-  const debs = await aptDownload([
-    ...LIB_DEBS.flatMap((p) => [`${p}:amd64`, `${p}:arm64`]),
-    'ca-certificates:all', 'busybox-static:amd64',
-  ]);
+  const debs = await aptDownload([...LIB_DEBS.flatMap((p) => [`${p}:amd64`, `${p}:arm64`]), 'ca-certificates:all', 'busybox-static:amd64']);
   const nodeTgz: Record<Arch, string> = {
     amd64: await npmPack(`${NODE_PKG.amd64}@${NODE_VERSION}`, `${NODE_PKG.amd64}-${NODE_VERSION}.tgz`),
     arm64: await npmPack(`${NODE_PKG.arm64}@${NODE_VERSION}`, `${NODE_PKG.arm64}-${NODE_VERSION}.tgz`),
@@ -335,46 +362,51 @@ async function prepareStandIns(): Promise<{ builder: StandIn; runtime: Record<Ar
   };
 
   const builderDir = join(CACHE, 'standins', 'builder-amd64');
-  await assemble(BUILDER_BASE, builderDir, async (rootfs) => {
-    await libs(rootfs, 'amd64');
-    baseDirs(rootfs);
-    await extractNode(nodeTgz.amd64, join(rootfs, 'usr/local'));
-    const npmDir = join(rootfs, 'usr/local/lib/node_modules/npm');
-    mkdirSync(npmDir, { recursive: true });
-    await run('tar', ['-xzf', npmTgz, '-C', npmDir, '--strip-components=1', '--no-same-owner']);
-    symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', join(rootfs, 'usr/local/bin/npm'));
-    symlinkSync('../lib/node_modules/npm/bin/npx-cli.js', join(rootfs, 'usr/local/bin/npx'));
-    symlinkSync('node', join(rootfs, 'usr/local/bin/nodejs'));
-    // busybox-static: /bin/sh and every applet at its usual path (env, cp, mkdir, ...).
-    const bb = mkdtempSync(join(CACHE, 'x-'));
-    try {
-      await extractDeb(debs.get('busybox-static:amd64')!, bb);
-      mkdirSync(join(rootfs, 'bin'), { recursive: true });
-      copyFileSync(join(bb, 'bin/busybox'), join(rootfs, 'bin/busybox'));
-      chmodSync(join(rootfs, 'bin/busybox'), 0o755);
-      const applets = (await run(join(bb, 'bin/busybox'), ['--list-full'])).stdout.split('\n').filter(Boolean);
-      for (const applet of applets) {
-        const target = join(rootfs, applet);
-        if (existsSync(target) || applet === 'bin/busybox') continue;
-        mkdirSync(dirname(target), { recursive: true });
-        symlinkSync('/bin/busybox', target);
+  await assemble(
+    BUILDER_BASE,
+    builderDir,
+    async (rootfs) => {
+      await libs(rootfs, 'amd64');
+      baseDirs(rootfs);
+      await extractNode(nodeTgz.amd64, join(rootfs, 'usr/local'));
+      const npmDir = join(rootfs, 'usr/local/lib/node_modules/npm');
+      mkdirSync(npmDir, { recursive: true });
+      await run('tar', ['-xzf', npmTgz, '-C', npmDir, '--strip-components=1', '--no-same-owner']);
+      symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', join(rootfs, 'usr/local/bin/npm'));
+      symlinkSync('../lib/node_modules/npm/bin/npx-cli.js', join(rootfs, 'usr/local/bin/npx'));
+      symlinkSync('node', join(rootfs, 'usr/local/bin/nodejs'));
+      // busybox-static: /bin/sh and every applet at its usual path (env, cp, mkdir, ...).
+      const bb = mkdtempSync(join(CACHE, 'x-'));
+      try {
+        await extractDeb(debs.get('busybox-static:amd64')!, bb);
+        mkdirSync(join(rootfs, 'bin'), { recursive: true });
+        copyFileSync(join(bb, 'bin/busybox'), join(rootfs, 'bin/busybox'));
+        chmodSync(join(rootfs, 'bin/busybox'), 0o755);
+        const applets = (await run(join(bb, 'bin/busybox'), ['--list-full'])).stdout.split('\n').filter(Boolean);
+        for (const applet of applets) {
+          const target = join(rootfs, applet);
+          if (existsSync(target) || applet === 'bin/busybox') continue;
+          mkdirSync(dirname(target), { recursive: true });
+          symlinkSync('/bin/busybox', target);
+        }
+      } finally {
+        rmSync(bb, { recursive: true, force: true });
       }
-    } finally {
-      rmSync(bb, { recursive: true, force: true });
-    }
-    writeFile(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n');
-    writeFile(join(rootfs, 'etc/group'), 'root:x:0:\nnode:x:1000:\n');
-    mkdirSync(join(rootfs, 'home/node'), { recursive: true });
-    chownSync(join(rootfs, 'home/node'), 1000, 1000);
-  }, [
-    '# Stand-in for node:22-bookworm-slim, written by scripts/container-test.ts (see docs/container-standins.md).',
-    'FROM scratch',
-    'ADD rootfs.tar /',
-    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    `ENV NODE_VERSION=${NODE_VERSION}`,
-    'CMD ["node"]',
-    '',
-  ].join('\n'));
+      writeFile(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n');
+      writeFile(join(rootfs, 'etc/group'), 'root:x:0:\nnode:x:1000:\n');
+      mkdirSync(join(rootfs, 'home/node'), { recursive: true });
+      chownSync(join(rootfs, 'home/node'), 1000, 1000);
+    },
+    [
+      '# Stand-in for node:22-bookworm-slim, written by scripts/container-test.ts (see docs/container-standins.md).',
+      'FROM scratch',
+      'ADD rootfs.tar /',
+      'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      `ENV NODE_VERSION=${NODE_VERSION}`,
+      'CMD ["node"]',
+      '',
+    ].join('\n'),
+  );
 
   const caDir = mkdtempSync(join(CACHE, 'x-'));
   let bundle: string;
@@ -387,30 +419,37 @@ async function prepareStandIns(): Promise<{ builder: StandIn; runtime: Record<Ar
   const runtime = {} as Record<Arch, StandIn>;
   for (const arch of ['amd64', 'arm64'] as const) {
     const dir = join(CACHE, 'standins', `runtime-${arch}`);
-    await assemble(`${RUNTIME_BASE} (${arch})`, dir, async (rootfs) => {
-      await libs(rootfs, arch);
-      baseDirs(rootfs);
-      await extractNode(nodeTgz[arch], join(rootfs, 'nodejs'));
-      writeFile(join(rootfs, 'etc/ssl/certs/ca-certificates.crt'), bundle);
-      writeFile(join(rootfs, 'etc/passwd'),
-        'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n');
-      writeFile(join(rootfs, 'etc/group'), 'root:x:0:\nnobody:x:65534:\ntty:x:5:\nstaff:x:50:\nnonroot:x:65532:\n');
-      const home = join(rootfs, 'home/nonroot');
-      mkdirSync(home, { recursive: true });
-      chmodSync(home, 0o700);
-      chownSync(home, 65532, 65532);
-    }, [
-      '# Stand-in for gcr.io/distroless/nodejs22-debian12:nonroot, written by scripts/container-test.ts',
-      '# (see docs/container-standins.md).',
-      'FROM scratch',
-      'ADD rootfs.tar /',
-      'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt',
-      'USER 65532',
-      'WORKDIR /home/nonroot',
-      'ENTRYPOINT ["/nodejs/bin/node"]',
-      '',
-    ].join('\n'));
+    await assemble(
+      `${RUNTIME_BASE} (${arch})`,
+      dir,
+      async (rootfs) => {
+        await libs(rootfs, arch);
+        baseDirs(rootfs);
+        await extractNode(nodeTgz[arch], join(rootfs, 'nodejs'));
+        writeFile(join(rootfs, 'etc/ssl/certs/ca-certificates.crt'), bundle);
+        writeFile(
+          join(rootfs, 'etc/passwd'),
+          'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n',
+        );
+        writeFile(join(rootfs, 'etc/group'), 'root:x:0:\nnobody:x:65534:\ntty:x:5:\nstaff:x:50:\nnonroot:x:65532:\n');
+        const home = join(rootfs, 'home/nonroot');
+        mkdirSync(home, { recursive: true });
+        chmodSync(home, 0o700);
+        chownSync(home, 65532, 65532);
+      },
+      [
+        '# Stand-in for gcr.io/distroless/nodejs22-debian12:nonroot, written by scripts/container-test.ts',
+        '# (see docs/container-standins.md).',
+        'FROM scratch',
+        'ADD rootfs.tar /',
+        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt',
+        'USER 65532',
+        'WORKDIR /home/nonroot',
+        'ENTRYPOINT ["/nodejs/bin/node"]',
+        '',
+      ].join('\n'),
+    );
     runtime[arch] = { name: RUNTIME_BASE, arch, context: dir };
   }
   return { builder: { name: BUILDER_BASE, arch: 'amd64', context: builderDir }, runtime };
@@ -471,28 +510,63 @@ async function startEngine(tmp: string, daemons: Daemon[]): Promise<Engine> {
     },
     docker: (args, opts = {}) => run('/usr/bin/docker', args, { env: engine.env, ...opts }),
   };
-  const containerd = startDaemon('containerd', 'containerd', [
-    '--config', join(tmp, 'containerd.toml'), '--root', join(tmp, 'containerd-root'), '--state', join(exec, 'containerd-state'),
-    '--address', ctdSock, '--log-level', 'warn',
-  ], join(tmp, 'containerd.log'));
+  const containerd = startDaemon(
+    'containerd',
+    'containerd',
+    [
+      '--config',
+      join(tmp, 'containerd.toml'),
+      '--root',
+      join(tmp, 'containerd-root'),
+      '--state',
+      join(exec, 'containerd-state'),
+      '--address',
+      ctdSock,
+      '--log-level',
+      'warn',
+    ],
+    join(tmp, 'containerd.log'),
+  );
   daemons.push(containerd);
   const alive = (d: Daemon) => d.child.exitCode === null && d.child.signalCode === null && d.child.pid !== undefined;
   const waitUntil = async (what: string, d: Daemon, ok: () => Promise<boolean> | boolean) => {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if (!alive(d)) throw new Error(`${what}: ${d.name} exited (${d.child.exitCode ?? d.child.signalCode})\n${tail(readFileSync(d.logPath, 'utf8'))}`);
+      if (!alive(d))
+        throw new Error(`${what}: ${d.name} exited (${d.child.exitCode ?? d.child.signalCode})\n${tail(readFileSync(d.logPath, 'utf8'))}`);
       if (await ok()) return;
       if (Date.now() > deadline) throw new Error(`${what}: not ready after 30 s\n${tail(readFileSync(d.logPath, 'utf8'))}`);
       await sleep(100);
     }
   };
   await waitUntil('containerd', containerd, () => existsSync(ctdSock));
-  const dockerd = startDaemon('dockerd', 'dockerd', [
-    '--config-file', join(tmp, 'daemon.json'), '--containerd', ctdSock,
-    '--iptables=false', '--ip6tables=false', '--bridge=none', '--userland-proxy=false',
-    '--data-root', dataRoot, '--exec-root', join(exec, 'd'), '--pidfile', join(exec, 'dockerd.pid'),
-    '--storage-driver', 'overlay2', '-H', `unix://${dockerSock}`, '--log-level', 'warn',
-  ], join(tmp, 'dockerd.log'));
+  const dockerd = startDaemon(
+    'dockerd',
+    'dockerd',
+    [
+      '--config-file',
+      join(tmp, 'daemon.json'),
+      '--containerd',
+      ctdSock,
+      '--iptables=false',
+      '--ip6tables=false',
+      '--bridge=none',
+      '--userland-proxy=false',
+      '--data-root',
+      dataRoot,
+      '--exec-root',
+      join(exec, 'd'),
+      '--pidfile',
+      join(exec, 'dockerd.pid'),
+      '--storage-driver',
+      'overlay2',
+      '-H',
+      `unix://${dockerSock}`,
+      '--log-level',
+      'warn',
+    ],
+    join(tmp, 'dockerd.log'),
+  );
   daemons.push(dockerd);
   await waitUntil('dockerd', dockerd, async () => (await engine.docker(['version'], { allowFail: true })).code === 0);
   const version = (await engine.docker(['version', '--format', '{{.Server.Version}}'])).stdout.trim();
@@ -598,7 +672,16 @@ function readTar(blob: Buffer): TarEntry[] {
     const prefix = h.subarray(257, 262).toString('latin1') === 'ustar' ? tarString(h.subarray(345, 500)) : '';
     const name = pax.path ?? longName ?? (prefix ? `${prefix}/${tarString(h.subarray(0, 100))}` : tarString(h.subarray(0, 100)));
     const linkname = pax.linkpath ?? longLink ?? tarString(h.subarray(157, 257));
-    const type = flag === '0' || flag === '\0' || flag === '7' ? 'file' : flag === '5' ? 'dir' : flag === '2' ? 'symlink' : flag === '1' ? 'hardlink' : 'other';
+    const type =
+      flag === '0' || flag === '\0' || flag === '7'
+        ? 'file'
+        : flag === '5'
+          ? 'dir'
+          : flag === '2'
+            ? 'symlink'
+            : flag === '1'
+              ? 'hardlink'
+              : 'other';
     entries.push({
       path: normalize(name),
       type,
@@ -632,7 +715,14 @@ interface OciImage {
   config: {
     architecture: string;
     os: string;
-    config: { User?: string; Entrypoint?: string[]; Cmd?: string[]; Labels?: Record<string, string>; ExposedPorts?: Record<string, unknown>; Env?: string[] };
+    config: {
+      User?: string;
+      Entrypoint?: string[];
+      Cmd?: string[];
+      Labels?: Record<string, string>;
+      ExposedPorts?: Record<string, unknown>;
+      Env?: string[];
+    };
     rootfs: { diff_ids: string[] };
   };
   layers: Layer[];
@@ -656,7 +746,14 @@ function readOciLayout(dir: string): OciImage[] {
       check(!l.mediaType.includes('zstd'), `layer ${l.digest} is gzip or plain tar (${l.mediaType})`);
       const gz = data[0] === 0x1f && data[1] === 0x8b;
       const tarData = gz ? gunzipSync(data) : data;
-      return { digest: l.digest, mediaType: l.mediaType, blob: data, entries: readTar(tarData), gzipSize: gz ? data.length : gzipSync(data).length, tarSize: tarData.length };
+      return {
+        digest: l.digest,
+        mediaType: l.mediaType,
+        blob: data,
+        entries: readTar(tarData),
+        gzipSize: gz ? data.length : gzipSync(data).length,
+        tarSize: tarData.length,
+      };
     });
     const files = new Map<string, TarEntry>();
     for (const layer of layers) {
@@ -757,7 +854,13 @@ function secretNeedles(cafile: string | undefined, baseBundle: string): string[]
   if (!cafile) return [];
   const blocks = readFileSync(cafile, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
   return blocks
-    .map((b) => b.split('\n').map((l) => l.trim()).filter((l) => /^[A-Za-z0-9+/]{64}$/.test(l))[2])
+    .map(
+      (b) =>
+        b
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => /^[A-Za-z0-9+/]{64}$/.test(l))[2],
+    )
     .filter((line): line is string => line !== undefined && !baseBundle.includes(line));
 }
 
@@ -776,7 +879,10 @@ function checkIndexImage(img: OciImage, arch: Arch, baseLayerCount: number, need
   const app = img.layers[img.layers.length - 1]!;
   const outside = app.entries.filter((e) => e.path !== 'app' && !e.path.startsWith('app/')).map((e) => e.path);
   check(outside.length === 0, `${where}: the app layer holds only /app (also: ${outside.join(', ')})`);
-  const appPaths = app.entries.filter((e) => e.type === 'file').map((e) => e.path).sort();
+  const appPaths = app.entries
+    .filter((e) => e.type === 'file')
+    .map((e) => e.path)
+    .sort();
   for (const path of APP_FILES) check(appPaths.includes(path), `${where}: the app layer holds /${path}`);
 
   const appHashes: Record<string, string> = {};
@@ -787,7 +893,10 @@ function checkIndexImage(img: OciImage, arch: Arch, baseLayerCount: number, need
     check(String(e.mtime) === BUILD_ARGS.SOURCE_DATE_EPOCH, `${where}: /${e.path} mtime = SOURCE_DATE_EPOCH (got ${e.mtime})`);
     if (e.type === 'file') appHashes[e.path] = sha256(e.data);
   }
-  check(img.files.get('app/package.json')?.data.toString('utf8').includes('"module"'), `${where}: /app/package.json marks the bundle as ESM`);
+  check(
+    img.files.get('app/package.json')?.data.toString('utf8').includes('"module"'),
+    `${where}: /app/package.json marks the bundle as ESM`,
+  );
 
   // No shell and no package manager anywhere in the image.
   const forbidden = new Set(['sh', 'bash', 'dash', 'ash', 'busybox', 'zsh', 'apt', 'apt-get', 'dpkg', 'npm', 'npx', 'corepack']);
@@ -835,13 +944,17 @@ function checkIndexImage(img: OciImage, arch: Arch, baseLayerCount: number, need
     elfCount++;
     check(m.machine === ELF_MACHINE[arch], `${where}: /${e.path} is ELF machine ${m.machine}, not ${arch}`);
   }
-  prove(`${where}: /nodejs/bin/node is an ELF ${arch} binary (e_machine ${elf.machine}); its loader ${elf.interp} and ` +
-    `all ${seen.size} shared libraries it needs (transitively: ${[...seen.keys()].join(' ')}) are present and ${arch}; ` +
-    `all ${elfCount} ELF files in the image are ${arch}`);
-  prove(`${where}: config linux/${arch}, USER 65532:65532, ENTRYPOINT ${JSON.stringify(c.Entrypoint)}, default CMD, EXPOSE 7777, ` +
-    `${Object.keys(EXPECTED_LABELS).length} OCI labels from the build args; exactly one layer (/app, ${appPaths.length} files, ` +
-    `root-owned, not writable by the user, mtime = SOURCE_DATE_EPOCH) on the ${baseLayerCount}-layer base; no shell, no package manager; ` +
-    `no .npmrc, and none of the ${needles.length} certificates of the build's CA secret that the base lacks, in any layer`);
+  prove(
+    `${where}: /nodejs/bin/node is an ELF ${arch} binary (e_machine ${elf.machine}); its loader ${elf.interp} and ` +
+      `all ${seen.size} shared libraries it needs (transitively: ${[...seen.keys()].join(' ')}) are present and ${arch}; ` +
+      `all ${elfCount} ELF files in the image are ${arch}`,
+  );
+  prove(
+    `${where}: config linux/${arch}, USER 65532:65532, ENTRYPOINT ${JSON.stringify(c.Entrypoint)}, default CMD, EXPOSE 7777, ` +
+      `${Object.keys(EXPECTED_LABELS).length} OCI labels from the build args; exactly one layer (/app, ${appPaths.length} files, ` +
+      `root-owned, not writable by the user, mtime = SOURCE_DATE_EPOCH) on the ${baseLayerCount}-layer base; no shell, no package manager; ` +
+      `no .npmrc, and none of the ${needles.length} certificates of the build's CA secret that the base lacks, in any layer`,
+  );
   return { appHashes };
 }
 
@@ -883,9 +996,7 @@ async function waitForGrpc(engine: Engine, cid: string, target: string): Promise
     }
     client ??= connectPlugin(target);
     try {
-      await new Promise<void>((resolve, reject) =>
-        client!.raw.waitForReady(Date.now() + 1000, (e) => (e ? reject(e) : resolve())),
-      );
+      await new Promise<void>((resolve, reject) => client!.raw.waitForReady(Date.now() + 1000, (e) => (e ? reject(e) : resolve())));
       await client.getName();
       return client;
     } catch (error) {
@@ -914,24 +1025,39 @@ async function syncThroughContainer(client: PluginClient, s3: S3TestServer): Pro
     await s3.put(bucket, 'README.txt', 'not a data file');
 
     await client.init({
-      bucket, region: s3.region, endpoint: s3.endpoint, path_style: true,
-      access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey,
+      bucket,
+      region: s3.region,
+      endpoint: s3.endpoint,
+      path_style: true,
+      access_key_id: s3.accessKeyId,
+      secret_access_key: s3.secretAccessKey,
     });
     const tables = (await client.getTables()).map((s) => s.metadata.get('cq:table_name')).sort();
-    check(JSON.stringify(tables) === JSON.stringify(['all_types', 'events']), `GetTables lists all_types and events (got ${tables.join(', ')})`);
+    check(
+      JSON.stringify(tables) === JSON.stringify(['all_types', 'events']),
+      `GetTables lists all_types and events (got ${tables.join(', ')})`,
+    );
     const result = await client.sync();
     check(result.errors.length === 0, `Sync sent no error messages (got ${JSON.stringify(result.errors.slice(0, 3))})`);
     const expectedEvents = EVENT_CODECS.length * EVENT_ROWS;
     check(result.rowCount('events') === expectedEvents, `events: ${expectedEvents} rows (got ${result.rowCount('events')})`);
-    check(result.rowCount('all_types') === ALL_TYPES_ROW_COUNT, `all_types: ${ALL_TYPES_ROW_COUNT} rows (got ${result.rowCount('all_types')})`);
+    check(
+      result.rowCount('all_types') === ALL_TYPES_ROW_COUNT,
+      `all_types: ${ALL_TYPES_ROW_COUNT} rows (got ${result.rowCount('all_types')})`,
+    );
     const ids = new Set(result.rows('events').map((r) => String(r.id)));
     check(ids.size === expectedEvents, `events: ${expectedEvents} distinct ids (got ${ids.size})`);
     for (let id = 0; id < expectedEvents; id += 997) check(ids.has(String(id)), `events: id ${id} arrived`);
     const allIds = new Set(result.rows('all_types').map((r) => Number(r.id)));
-    check(allIds.size === ALL_TYPES_ROW_COUNT && allIds.has(0) && allIds.has(ALL_TYPES_ROW_COUNT - 1), 'all_types: every id 0..2999 arrived once');
-    prove(`a full sync from the real S3 server (Swift s3api, SigV4, path-style) through the container's gRPC port delivered every row: ` +
-      `events ${expectedEvents} rows from ${EVENT_CODECS.length} files (${EVENT_CODECS.join(', ')}), all_types ${ALL_TYPES_ROW_COUNT} rows ` +
-      `(every column type), no error messages, ${result.batches.length} record batches`);
+    check(
+      allIds.size === ALL_TYPES_ROW_COUNT && allIds.has(0) && allIds.has(ALL_TYPES_ROW_COUNT - 1),
+      'all_types: every id 0..2999 arrived once',
+    );
+    prove(
+      `a full sync from the real S3 server (Swift s3api, SigV4, path-style) through the container's gRPC port delivered every row: ` +
+        `events ${expectedEvents} rows from ${EVENT_CODECS.length} files (${EVENT_CODECS.join(', ')}), all_types ${ALL_TYPES_ROW_COUNT} rows ` +
+        `(every column type), no error messages, ${result.batches.length} record batches`,
+    );
   } finally {
     await s3.emptyBucket(bucket).catch(() => {});
   }
@@ -939,7 +1065,8 @@ async function syncThroughContainer(client: PluginClient, s3: S3TestServer): Pro
 
 /** Unmounts (lazily, deepest first) every mount point below the given directories. */
 async function unmountUnder(dirs: string[]): Promise<void> {
-  const points = readFileSync('/proc/self/mounts', 'utf8').split('\n')
+  const points = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
     .map((line) => line.split(' ')[1]?.replace(/\\040/g, ' ') ?? '')
     .filter((p) => dirs.some((d) => p.startsWith(`${d}/`)))
     .sort((a, b) => b.length - a.length);
@@ -991,8 +1118,10 @@ async function main(): Promise<void> {
   check(process.platform === 'linux' && hostArch() === 'x64', 'runs on linux/amd64');
   check(process.getuid?.() === 0, 'runs as root (it starts dockerd)');
   const bases = dockerfileBases();
-  check(bases.length === 2 && bases[0] === BUILDER_BASE && bases[1] === RUNTIME_BASE,
-    `the Dockerfile's FROM lines name ${BUILDER_BASE} and ${RUNTIME_BASE} (got ${bases.join(', ')}); update the stand-ins with them`);
+  check(
+    bases.length === 2 && bases[0] === BUILDER_BASE && bases[1] === RUNTIME_BASE,
+    `the Dockerfile's FROM lines name ${BUILDER_BASE} and ${RUNTIME_BASE} (got ${bases.join(', ')}); update the stand-ins with them`,
+  );
 
   const tmp = mkdtempSync(join(tmpdir(), 'cqct-'));
   mkdirSync(join(CACHE, 'logs'), { recursive: true });
@@ -1005,24 +1134,25 @@ async function main(): Promise<void> {
   let s3Ready: Promise<S3TestServer> | undefined;
   const containers: string[] = [];
   let cleanedUp: Promise<void> | undefined;
-  const cleanup = () => (cleanedUp ??= (async () => {
-    const attempt = async (what: string, fn: () => unknown) => {
-      try {
-        await fn();
-      } catch (error) {
-        say(`cleanup: ${what}: ${error instanceof Error ? error.message : String(error)}`);
+  const cleanup = () =>
+    (cleanedUp ??= (async () => {
+      const attempt = async (what: string, fn: () => unknown) => {
+        try {
+          await fn();
+        } catch (error) {
+          say(`cleanup: ${what}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      };
+      if (engine) {
+        for (const c of containers) await attempt(`docker rm ${c}`, () => engine!.docker(['rm', '-f', c], { allowFail: true }));
       }
-    };
-    if (engine) {
-      for (const c of containers) await attempt(`docker rm ${c}`, () => engine!.docker(['rm', '-f', c], { allowFail: true }));
-    }
-    for (const d of [...daemons].reverse()) await attempt(`stop ${d.name}`, () => stopDaemon(d));
-    await attempt('S3 server', async () => (await s3Ready?.catch(() => undefined))?.stop());
-    await attempt('DuckDB', () => closeFixtures());
-    // dockerd leaves its netns bind mount (and, if killed, overlay mounts) behind: unmount what is ours.
-    await attempt('unmount', () => unmountUnder([tmp, join(CACHE, 'docker')]));
-    await attempt(`remove ${tmp}`, () => rmSync(tmp, { recursive: true, force: true }));
-  })());
+      for (const d of [...daemons].reverse()) await attempt(`stop ${d.name}`, () => stopDaemon(d));
+      await attempt('S3 server', async () => (await s3Ready?.catch(() => undefined))?.stop());
+      await attempt('DuckDB', () => closeFixtures());
+      // dockerd leaves its netns bind mount (and, if killed, overlay mounts) behind: unmount what is ours.
+      await attempt('unmount', () => unmountUnder([tmp, join(CACHE, 'docker')]));
+      await attempt(`remove ${tmp}`, () => rmSync(tmp, { recursive: true, force: true }));
+    })());
   const onSignal = (signal: NodeJS.Signals) => {
     say(`${signal}: cleaning up`);
     void cleanup().finally(() => process.exit(1));
@@ -1049,7 +1179,9 @@ async function main(): Promise<void> {
     const useRuntimeStandIn = (arch: Arch) => e.docker(['tag', standInTags[arch], RUNTIME_BASE]);
     await step('stand-in base images in the engine', async () => {
       const ensure = async (key: 'builder' | Arch, s: StandIn) => {
-        const stamp = sha256(Buffer.from(readFileSync(join(s.context, 'stamp'), 'utf8') + readFileSync(join(s.context, 'Dockerfile'), 'utf8')));
+        const stamp = sha256(
+          Buffer.from(readFileSync(join(s.context, 'stamp'), 'utf8') + readFileSync(join(s.context, 'Dockerfile'), 'utf8')),
+        );
         const tag = `cq-container-test/standin-${key}:${stamp.slice(0, 16)}`;
         standInTags[key] = tag;
         if ((await e.docker(['image', 'inspect', tag], { allowFail: true })).code === 0) return;
@@ -1065,9 +1197,12 @@ async function main(): Promise<void> {
       await useRuntimeStandIn('amd64');
       const current = new Set(Object.values(standInTags));
       const old = (await e.docker(['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', 'reference=cq-container-test/*'])).stdout
-        .split('\n').filter((t) => t && !current.has(t));
+        .split('\n')
+        .filter((t) => t && !current.has(t));
       if (old.length) await e.docker(['rmi', ...old], { allowFail: true });
-      prove(`stand-ins ${BUILDER_BASE} and ${RUNTIME_BASE} (amd64; arm64 under a side tag), built FROM scratch, are in the local store under exactly those names`);
+      prove(
+        `stand-ins ${BUILDER_BASE} and ${RUNTIME_BASE} (amd64; arm64 under a side tag), built FROM scratch, are in the local store under exactly those names`,
+      );
     });
 
     // Secrets for the builder: npm's registry and this machine's CA bundle. Optional in the Dockerfile.
@@ -1081,8 +1216,12 @@ async function main(): Promise<void> {
 
     await step('docker build (BuildKit, linux/amd64)', async () => {
       const t = Date.now();
-      await e.docker(['build', '--network', 'host', '--progress', 'plain', ...secretArgs, ...buildArgs, '-t', IMAGE, REPO], { timeoutMs: 15 * 60_000 });
-      prove(`the repository's Dockerfile, unmodified, built with BuildKit in ${secs(Date.now() - t)} (the npm CA reached the build only as a secret)`);
+      await e.docker(['build', '--network', 'host', '--progress', 'plain', ...secretArgs, ...buildArgs, '-t', IMAGE, REPO], {
+        timeoutMs: 15 * 60_000,
+      });
+      prove(
+        `the repository's Dockerfile, unmodified, built with BuildKit in ${secs(Date.now() - t)} (the npm CA reached the build only as a secret)`,
+      );
     });
     // The arm64 image: the builder stage runs on linux/amd64 ($BUILDPLATFORM), the arm64 stage only
     // copies, so nothing is emulated. --no-cache: the builder runs again from scratch, so identical
@@ -1091,8 +1230,24 @@ async function main(): Promise<void> {
       const t = Date.now();
       await useRuntimeStandIn('arm64');
       try {
-        await e.docker(['build', '--platform', 'linux/arm64', '--no-cache', '--network', 'host', '--progress', 'plain',
-          ...secretArgs, ...buildArgs, '-t', ARM_IMAGE, REPO], { timeoutMs: 15 * 60_000 });
+        await e.docker(
+          [
+            'build',
+            '--platform',
+            'linux/arm64',
+            '--no-cache',
+            '--network',
+            'host',
+            '--progress',
+            'plain',
+            ...secretArgs,
+            ...buildArgs,
+            '-t',
+            ARM_IMAGE,
+            REPO,
+          ],
+          { timeoutMs: 15 * 60_000 },
+        );
       } finally {
         await useRuntimeStandIn('amd64');
       }
@@ -1107,11 +1262,17 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(EXPECTED_LABELS)) check(labels[k] === v, `label ${k}=${v} (got ${labels[k]})`);
     check(labels['org.opencontainers.image.description']?.includes('Parquet'), 'label org.opencontainers.image.description');
     check(inspect.Config.User === '65532:65532', `image USER 65532:65532 (got ${inspect.Config.User})`);
-    prove(`docker inspect: labels ${Object.entries(EXPECTED_LABELS).map(([k, v]) => `${k.replace('org.opencontainers.image.', '')}=${v}`).join(', ')} and description are set; USER 65532:65532`);
+    prove(
+      `docker inspect: labels ${Object.entries(EXPECTED_LABELS)
+        .map(([k, v]) => `${k.replace('org.opencontainers.image.', '')}=${v}`)
+        .join(', ')} and description are set; USER 65532:65532`,
+    );
 
     await step('no shell in the image', async () => {
       for (const entry of ['/bin/sh', 'sh']) {
-        const r = await e.docker(['run', '--rm', '--network', 'none', '--label', LABEL, '--entrypoint', entry, IMAGE, '-c', 'echo shell'], { allowFail: true });
+        const r = await e.docker(['run', '--rm', '--network', 'none', '--label', LABEL, '--entrypoint', entry, IMAGE, '-c', 'echo shell'], {
+          allowFail: true,
+        });
         check(r.code !== 0 && !r.stdout.includes('shell'), `docker run --entrypoint ${entry} fails (exit ${r.code})`);
         log(`--entrypoint ${entry}: exit ${r.code}: ${r.stderr.trim()}`);
       }
@@ -1119,20 +1280,37 @@ async function main(): Promise<void> {
     });
 
     await step('version command', async () => {
-      const r = await e.docker(['run', '--rm', '--read-only', '--cap-drop', 'ALL', '--network', 'none', '--label', LABEL, IMAGE, 'version']);
+      const r = await e.docker([
+        'run',
+        '--rm',
+        '--read-only',
+        '--cap-drop',
+        'ALL',
+        '--network',
+        'none',
+        '--label',
+        LABEL,
+        IMAGE,
+        'version',
+      ]);
       check(r.stdout.trim() === BUILD_ARGS.VERSION, `\`version\` prints ${BUILD_ARGS.VERSION} (got ${r.stdout.trim()})`);
       prove(`docker run IMAGE version prints ${BUILD_ARGS.VERSION}: arguments replace the default CMD, the entrypoint stays`);
     });
 
     await step('default CMD', async () => {
-      const cid = (await e.docker(['run', '-d', '--read-only', '--cap-drop', 'ALL', '--network', 'none', '--label', LABEL, IMAGE])).stdout.trim();
+      const cid = (
+        await e.docker(['run', '-d', '--read-only', '--cap-drop', 'ALL', '--network', 'none', '--label', LABEL, IMAGE])
+      ).stdout.trim();
       containers.push(cid);
       const pid = Number((await e.docker(['inspect', '-f', '{{.State.Pid}}', cid])).stdout.trim());
       let listening: string | undefined;
       for (let i = 0; i < 150 && !(listening = listensOn(pid, 7777)); i++) await sleep(100);
       const logs = await e.docker(['logs', cid], { allowFail: true });
       check(listening, `the default CMD listens on port 7777\n${tail(logs.stdout + logs.stderr)}`);
-      check(listening.startsWith('tcp6') && listening.includes('00000000000000000000000000000000:1E61'), `listens on [::]:7777 (got ${listening})`);
+      check(
+        listening.startsWith('tcp6') && listening.includes('00000000000000000000000000000000:1E61'),
+        `listens on [::]:7777 (got ${listening})`,
+      );
       await e.docker(['rm', '-f', cid]);
       prove('with no arguments the image serves gRPC on [::]:7777 (default CMD), read-only, no capabilities');
     });
@@ -1141,7 +1319,23 @@ async function main(): Promise<void> {
     const name = `cq-container-test-${process.pid}`;
     const cliArgs = ['serve', '--log-level', 'info', '--log-format', 'json', '--network', 'tcp', '--address', `127.0.0.1:${port}`];
     const cid = await step('run as the CloudQuery CLI does', async () => {
-      const id = (await e.docker(['run', '-d', '--read-only', '--cap-drop', 'ALL', '--network', 'host', '--name', name, '--label', LABEL, IMAGE, ...cliArgs])).stdout.trim();
+      const id = (
+        await e.docker([
+          'run',
+          '-d',
+          '--read-only',
+          '--cap-drop',
+          'ALL',
+          '--network',
+          'host',
+          '--name',
+          name,
+          '--label',
+          LABEL,
+          IMAGE,
+          ...cliArgs,
+        ])
+      ).stdout.trim();
       containers.push(id);
       return id;
     });
@@ -1154,9 +1348,13 @@ async function main(): Promise<void> {
       check(status.Gid === '65532\t65532\t65532\t65532', `process gid 65532 (Gid: ${status.Gid})`);
       check(/^0+$/.test(status.CapEff ?? '') && /^0+$/.test(status.CapPrm ?? ''), `no capabilities (CapEff ${status.CapEff})`);
       check(JSON.stringify(cmdline) === JSON.stringify([...EXPECTED_ENTRYPOINT, ...cliArgs]), `process command line ${cmdline.join(' ')}`);
-      const mounts = readFileSync(`/proc/${pid}/mounts`, 'utf8').split('\n').find((l) => l.split(' ')[1] === '/');
+      const mounts = readFileSync(`/proc/${pid}/mounts`, 'utf8')
+        .split('\n')
+        .find((l) => l.split(' ')[1] === '/');
       check(mounts?.split(' ')[3]?.split(',').includes('ro'), `root filesystem mounted read-only (${mounts})`);
-      prove(`the container process (host pid ${pid}) runs "${cmdline.join(' ')}" as uid/gid 65532 with no capabilities on a read-only root filesystem`);
+      prove(
+        `the container process (host pid ${pid}) runs "${cmdline.join(' ')}" as uid/gid 65532 with no capabilities on a read-only root filesystem`,
+      );
 
       const [pluginName, version, versions] = [await client.getName(), await client.getVersion(), await client.getVersions()];
       check(pluginName === 'cq-source-s3', `GetName = cq-source-s3 (got ${pluginName})`);
@@ -1190,14 +1388,20 @@ async function main(): Promise<void> {
     const stopMs = Date.now() - t;
     const exitCode = (await e.docker(['inspect', '-f', '{{.State.ExitCode}}', cid])).stdout.trim();
     if (stopMs < 5000) prove(`docker stop: the plugin exited on SIGTERM in ${secs(stopMs)} (exit code ${exitCode})`);
-    else notes.push(`docker stop took ${secs(stopMs)} (exit code ${exitCode}): the plugin, PID 1 in the container, does not exit on SIGTERM; Kubernetes and the CLI wait for the kill timeout`);
+    else
+      notes.push(
+        `docker stop took ${secs(stopMs)} (exit code ${exitCode}): the plugin, PID 1 in the container, does not exit on SIGTERM; Kubernetes and the CLI wait for the kill timeout`,
+      );
 
     // -------- the OCI index of both platforms, and what each platform's image holds
     const ociDir = join(CACHE, 'oci-index');
     await step('OCI index of both platforms (buildah manifest)', async () => {
       const b = buildah(tmp);
       await b.run(['manifest', 'create', MANIFEST]);
-      for (const [arch, image] of [['amd64', IMAGE], ['arm64', ARM_IMAGE]] as const) {
+      for (const [arch, image] of [
+        ['amd64', IMAGE],
+        ['arm64', ARM_IMAGE],
+      ] as const) {
         const archive = join(tmp, `${arch}.tar`);
         await e.docker(['save', '-o', archive, image]);
         await b.run(['manifest', 'add', MANIFEST, `docker-archive:${archive}`]);
@@ -1208,7 +1412,10 @@ async function main(): Promise<void> {
 
     const images = readOciLayout(ociDir);
     const platforms = images.map((i) => i.platform).sort();
-    check(JSON.stringify(platforms) === JSON.stringify(['linux/amd64', 'linux/arm64']), `the OCI index holds linux/amd64 and linux/arm64 (got ${platforms})`);
+    check(
+      JSON.stringify(platforms) === JSON.stringify(['linux/amd64', 'linux/arm64']),
+      `the OCI index holds linux/amd64 and linux/arm64 (got ${platforms})`,
+    );
     prove(`buildah manifest push --all wrote an OCI index at ${ociDir} holding ${platforms.join(' and ')}`);
     const runtimeLayers = JSON.parse((await e.docker(['inspect', RUNTIME_BASE])).stdout)[0].RootFS.Layers.length;
     const hashes: Partial<Record<Arch, Record<string, string>>> = {};
@@ -1221,7 +1428,9 @@ async function main(): Promise<void> {
       const total = img.layers.reduce((n, l) => n + l.gzipSize, 0);
       const totalTar = img.layers.reduce((n, l) => n + l.tarSize, 0);
       check(app.gzipSize < APP_LAYER_LIMIT, `${arch}: app layer ${mib(app.gzipSize)} gzip < 5 MiB`);
-      sizes.push(`${arch}: app layer ${mib(app.gzipSize)} gzip (${mib(app.tarSize)} as tar); whole image with the stand-in base ${mib(total)} gzip (${mib(totalTar)} unpacked)`);
+      sizes.push(
+        `${arch}: app layer ${mib(app.gzipSize)} gzip (${mib(app.tarSize)} as tar); whole image with the stand-in base ${mib(total)} gzip (${mib(totalTar)} unpacked)`,
+      );
     }
     const appFiles = Object.keys(hashes.amd64!).sort();
     check(JSON.stringify(appFiles) === JSON.stringify(Object.keys(hashes.arm64!).sort()), 'the same app files on amd64 and arm64');
@@ -1230,8 +1439,11 @@ async function main(): Promise<void> {
     }
     const appDiffIds = images.map((i) => i.config.rootfs.diff_ids[i.config.rootfs.diff_ids.length - 1]);
     check(appDiffIds[0] === appDiffIds[1], `the app layer is the same tar on both platforms (diff_ids ${appDiffIds.join(' ')})`);
-    prove(`two separate builds (amd64, then arm64 with --no-cache) gave byte-identical app files (all ${appFiles.length}) and an ` +
-      `identical app layer (diff_id ${appDiffIds[0]!.slice(0, 19)}…): ` + APP_FILES.map((p) => `/${p} sha256 ${hashes.amd64![p]!.slice(0, 12)}…`).join(', '));
+    prove(
+      `two separate builds (amd64, then arm64 with --no-cache) gave byte-identical app files (all ${appFiles.length}) and an ` +
+        `identical app layer (diff_id ${appDiffIds[0]!.slice(0, 19)}…): ` +
+        APP_FILES.map((p) => `/${p} sha256 ${hashes.amd64![p]!.slice(0, 12)}…`).join(', '),
+    );
     prove(`the app layer is under 5 MiB gzip on both platforms`);
 
     await e.docker(['image', 'prune', '-f'], { allowFail: true });
@@ -1255,7 +1467,9 @@ async function main(): Promise<void> {
 withLock(main).then(
   () => process.exit(0),
   (error: unknown) => {
-    process.stderr.write(`\ncontainer test FAILED after ${secs(Date.now() - started)}: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(
+      `\ncontainer test FAILED after ${secs(Date.now() - started)}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     if (logFile) process.stderr.write(`full log: ${logFile}\n`);
     process.exit(1);
   },

@@ -3,7 +3,15 @@
 // sync of unchanged files, reads each footer once.
 import type { Schema } from 'apache-arrow';
 import { groupTables, ownsKey, tableFilter, type DiscoveredTable } from './discover.js';
-import { emptyMerge, generatesCqId, mergeSchema, primaryKeys, SchemaConflictError, tableSchema, type MergedSchema } from './arrow/schema.js';
+import {
+  emptyMerge,
+  generatesCqId,
+  mergeSchema,
+  primaryKeys,
+  SchemaConflictError,
+  tableSchema,
+  type MergedSchema,
+} from './arrow/schema.js';
 import { openParquet, ParquetFormatError } from './formats/parquet.js';
 import type { ResolvedSpec } from './spec.js';
 import { TailCache, withTailCache } from './store/tail-cache.js';
@@ -73,7 +81,10 @@ export class Catalog {
   readonly tails = new TailCache();
   private readonly footers = new Map<string, FileFooter>();
 
-  constructor(readonly store: Store, readonly spec: ResolvedSpec) {}
+  constructor(
+    readonly store: Store,
+    readonly spec: ResolvedSpec,
+  ) {}
 
   /** Every object under the prefix, in key order. */
   async listAll(signal?: AbortSignal): Promise<ObjectInfo[]> {
@@ -100,7 +111,9 @@ export class Catalog {
     // Per table, in key order: the objects to read and those that only shape the schema.
     const ordered = inputs.map((t) => {
       const extra = new Set(t.schemaExtra ?? []);
-      return [...t.objects, ...extra].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((object) => ({ object, read: !extra.has(object) }));
+      return [...t.objects, ...extra]
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+        .map((object) => ({ object, read: !extra.has(object) }));
     });
     const jobs = inputs.flatMap((t, i) => ordered[i]!.map((entry) => ({ table: t.name, ...entry })));
     const footers = await mapLimit(jobs, this.spec.concurrency, async ({ table, object, read }) => {
@@ -131,7 +144,7 @@ export class Catalog {
           if (read) skipped.push({ key: object.key, table: input.name, reason: err.message, permanent: true });
         }
       }
-      for (const object of merged.files === 0 ? input.schemaOnly ?? [] : []) {
+      for (const object of merged.files === 0 ? (input.schemaOnly ?? []) : []) {
         const footer = await this.footer(object, signal).catch((err: unknown) => {
           if (signal?.aborted || !isPerObjectError(err)) throw err;
           return undefined;

@@ -14,7 +14,10 @@ export function isDataKey(key: string, filetype: string): boolean {
 
 /** Replaces characters outside [A-Za-z0-9_] with `_`, collapses runs of `_`, trims them at both ends. */
 export function normalizeName(raw: string): string {
-  return raw.replace(/[^A-Za-z0-9_]/g, '_').replace(/_+/g, '_').replace(/^_|_$/g, '');
+  return raw
+    .replace(/[^A-Za-z0-9_]/g, '_')
+    .replace(/_+/g, '_')
+    .replace(/^_|_$/g, '');
 }
 
 /**

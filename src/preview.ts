@@ -79,7 +79,10 @@ export async function runPreview(args: string[]): Promise<number> {
       const rows = table.files.reduce((n, f) => n + f.footer.numRows, 0);
       out(`Table ${table.name}: ${table.files.length} file(s), ${rows} rows`);
       for (const field of table.schema.fields) {
-        const notes = [field.nullable ? '' : 'not null', field.name === CQ_ID || field.name === CQ_PARENT_ID ? 'added by the plugin' : ''].filter(Boolean);
+        const notes = [
+          field.nullable ? '' : 'not null',
+          field.name === CQ_ID || field.name === CQ_PARENT_ID ? 'added by the plugin' : '',
+        ].filter(Boolean);
         out(`  ${field.name.padEnd(24)} ${String(field.type)}${notes.length ? `  (${notes.join(', ')})` : ''}`);
       }
       const first = table.files[0];

@@ -49,19 +49,43 @@ export const specSchema: JSONSchemaType<Spec> = {
   additionalProperties: false,
   properties: {
     bucket: { type: 'string', nullable: true, minLength: 1, description: 'S3 bucket to read. Exactly one of bucket or local_path.' },
-    local_path: { type: 'string', nullable: true, minLength: 1, description: 'A local directory read instead of a bucket (same discovery, naming and reading).' },
+    local_path: {
+      type: 'string',
+      nullable: true,
+      minLength: 1,
+      description: 'A local directory read instead of a bucket (same discovery, naming and reading).',
+    },
     region: { type: 'string', nullable: true, minLength: 1, description: 'AWS region of the bucket. Required with bucket.' },
     local_profile: { type: 'string', nullable: true, description: 'Named profile from the shared AWS config/credentials files.' },
     path_prefix: { type: 'string', nullable: true, description: 'Only keys starting with this prefix are read (ListObjectsV2 Prefix).' },
     filetype: { type: 'string', nullable: true, enum: ['parquet'], description: 'File format of the objects. Only parquet is supported.' },
-    rows_per_record: { type: 'integer', nullable: true, minimum: 0, description: 'Rows per Arrow record sent to the destination (0 means the default, 500).' },
-    concurrency: { type: 'integer', nullable: true, description: 'Files read at once across all tables (0 means the default, 50; negative means unlimited).' },
+    rows_per_record: {
+      type: 'integer',
+      nullable: true,
+      minimum: 0,
+      description: 'Rows per Arrow record sent to the destination (0 means the default, 500).',
+    },
+    concurrency: {
+      type: 'integer',
+      nullable: true,
+      description: 'Files read at once across all tables (0 means the default, 50; negative means unlimited).',
+    },
     endpoint: { type: 'string', nullable: true, description: 'Custom S3 endpoint URL (MinIO, Swift, LocalStack, ...).' },
     path_style: { type: 'boolean', nullable: true, description: 'Use path-style addressing (needed by most S3-compatible stores).' },
-    access_key_id: { type: 'string', nullable: true, description: 'Static access key; otherwise the AWS default credential chain is used.' },
+    access_key_id: {
+      type: 'string',
+      nullable: true,
+      description: 'Static access key; otherwise the AWS default credential chain is used.',
+    },
     secret_access_key: { type: 'string', nullable: true, description: 'Static secret key, required with access_key_id.' },
     session_token: { type: 'string', nullable: true, description: 'Session token for temporary static credentials.' },
-    max_retries: { type: 'integer', nullable: true, minimum: 0, maximum: 20, description: 'Retries of a failed S3 request (throttling, 5xx, network), with backoff and jitter.' },
+    max_retries: {
+      type: 'integer',
+      nullable: true,
+      minimum: 0,
+      maximum: 20,
+      description: 'Retries of a failed S3 request (throttling, 5xx, network), with backoff and jitter.',
+    },
   },
   required: [],
 };
@@ -166,9 +190,7 @@ export function parseSpec(input: unknown): ResolvedSpec {
 
   const concurrency = spec.concurrency ?? 0;
   return {
-    store: spec.bucket
-      ? { kind: 's3', bucket: spec.bucket, region: spec.region! }
-      : { kind: 'local', path: spec.local_path! },
+    store: spec.bucket ? { kind: 's3', bucket: spec.bucket, region: spec.region! } : { kind: 'local', path: spec.local_path! },
     localProfile: spec.local_profile ?? '',
     pathPrefix: spec.path_prefix ?? '',
     filetype: spec.filetype ?? 'parquet',

@@ -85,7 +85,13 @@ interface TableRun {
   span: TelemetrySpan;
 }
 
-export async function runSync(catalog: Catalog, options: SyncOptions, sink: SyncSink, logger: Logger, signal: AbortSignal): Promise<SyncSummary> {
+export async function runSync(
+  catalog: Catalog,
+  options: SyncOptions,
+  sink: SyncSink,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<SyncSummary> {
   const started = Date.now();
   const { store, spec } = catalog;
   const telemetry = options.telemetry ?? noTelemetry;
@@ -163,11 +169,15 @@ export async function runSync(catalog: Catalog, options: SyncOptions, sink: Sync
     const next = advance(run.state, run.outcomes, run.listed);
     next.schema = encodeMerged(run.plan.merged);
     let changed = false;
-    writeTableState((k, v) => {
-      if (options.state!.get(k) === v) return;
-      options.state!.set(k, v);
-      changed = true;
-    }, stateKeys(options.stateId ?? '', run.plan.name, options.shard), next);
+    writeTableState(
+      (k, v) => {
+        if (options.state!.get(k) === v) return;
+        options.state!.set(k, v);
+        changed = true;
+      },
+      stateKeys(options.stateId ?? '', run.plan.name, options.shard),
+      next,
+    );
     // Flushed now, so a later failure elsewhere loses none of this table's progress.
     if (changed) await options.state.flush();
   };
@@ -277,4 +287,3 @@ function encoderFor(table: TablePlan, rowsPerRecord: number, deterministic: bool
     deterministicKeys: deterministic ? table.primaryKeys : [],
   });
 }
-

@@ -34,7 +34,10 @@ function commonJs<T extends object>(module: T): T {
   return inner && typeof inner === 'object' ? ({ ...(inner as object), ...module } as T) : module;
 }
 
-export async function startTelemetry(options: { endpoint: string; insecure: boolean; serviceName: string; version: string }, logger: Logger): Promise<Telemetry> {
+export async function startTelemetry(
+  options: { endpoint: string; insecure: boolean; serviceName: string; version: string },
+  logger: Logger,
+): Promise<Telemetry> {
   const [api, traceBase, traceExporter, metrics, metricsExporter, resources] = await Promise.all([
     import('@opentelemetry/api').then(commonJs),
     import('@opentelemetry/sdk-trace-base').then(commonJs),
@@ -48,7 +51,9 @@ export async function startTelemetry(options: { endpoint: string; insecure: bool
 
   const tracerProvider = new traceBase.BasicTracerProvider({
     resource,
-    spanProcessors: [new traceBase.BatchSpanProcessor(new traceExporter.OTLPTraceExporter({ url: `${base}/v1/traces` }), { scheduledDelayMillis: 1000 })],
+    spanProcessors: [
+      new traceBase.BatchSpanProcessor(new traceExporter.OTLPTraceExporter({ url: `${base}/v1/traces` }), { scheduledDelayMillis: 1000 }),
+    ],
   });
   const meterProvider = new metrics.MeterProvider({
     resource,

@@ -21,15 +21,23 @@ const rowsOf = (tag: string, n: number) => parquetFromSql(`SELECT i::BIGINT AS i
 
 function spec() {
   return {
-    bucket, region: s3.region, endpoint: proxy.endpoint, path_style: true,
-    access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey, max_retries: 0,
+    bucket,
+    region: s3.region,
+    endpoint: proxy.endpoint,
+    path_style: true,
+    access_key_id: s3.accessKeyId,
+    secret_access_key: s3.secretAccessKey,
+    max_retries: 0,
   };
 }
 
 async function sync(opts: { tables?: string[] } = {}): Promise<{ result: SyncResult; gets: number; lists: number }> {
   proxy.requests.length = 0;
   await plugin.client.init(spec());
-  const result = await plugin.client.sync({ tables: opts.tables ?? ['*'], backendOptions: { tableName: STATE_TABLE, connection: backend.connection } });
+  const result = await plugin.client.sync({
+    tables: opts.tables ?? ['*'],
+    backendOptions: { tableName: STATE_TABLE, connection: backend.connection },
+  });
   const gets = proxy.requests.filter((r) => r.method === 'GET' && !r.url.includes('list-type')).length;
   const lists = proxy.requests.filter((r) => r.url.includes('list-type')).length;
   return { result, gets, lists };
@@ -73,7 +81,10 @@ describe('incremental sync', () => {
     assert.equal(second.gets, 0, 'no object GET, not even a footer');
     assert.equal(second.lists, 1, 'one LIST');
     assert.deepEqual([...second.result.migrations.keys()].sort(), ['events', 'logs'], 'tables are still migrated');
-    assert.deepEqual(second.result.migrations.get('events')!.fields.map((f) => f.name), first.result.migrations.get('events')!.fields.map((f) => f.name));
+    assert.deepEqual(
+      second.result.migrations.get('events')!.fields.map((f) => f.name),
+      first.result.migrations.get('events')!.fields.map((f) => f.name),
+    );
 
     const state = await backend.entries(STATE_TABLE);
     assert.match(state.get(`s3/${bucket}/events/last_modified_cursor`) ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
@@ -102,8 +113,11 @@ describe('incremental sync', () => {
       await s3.put(bucket, `${prefix}/a.parquet`, await rowsOf('first', 5));
       const first = await sync({ tables: [prefix] });
       await s3.put(bucket, `${prefix}/b.parquet`, await rowsOf('second', 4));
-      const times = await Promise.all(['a', 'b'].map(async (k) =>
-        (await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}/${k}.parquet` }))).LastModified!.getTime()));
+      const times = await Promise.all(
+        ['a', 'b'].map(async (k) =>
+          (await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}/${k}.parquet` }))).LastModified!.getTime(),
+        ),
+      );
       if (times[0] !== times[1]) continue; // the second ticked over: try again
       assert.equal(first.result.rowCount(), 5);
       const second = await sync({ tables: [prefix] });
@@ -115,19 +129,27 @@ describe('incremental sync', () => {
     assert.fail('could not upload two objects within one second in 5 attempts');
   });
 
-  it('keeps the other tables\' cursors when one table fails, and does not move the failed one', async () => {
+  it("keeps the other tables' cursors when one table fails, and does not move the failed one", async () => {
     await s3.put(bucket, 'good/a.parquet', await rowsOf('good', 20));
     // Large enough that its row group needs its own GET after the footer prefetch.
     await s3.put(bucket, 'bad/a.parquet', await parquetFromSql(`SELECT i::BIGINT AS id, md5(i::VARCHAR) AS tag FROM range(20000) t(i)`));
-    await proxy.setRule({ action: 'error', status: 500, code: 'InternalError', match: { path: /\/bad\/a\.parquet$/, range: /^bytes=4-/ } /* the row group, after the magic */ });
+    await proxy.setRule({
+      action: 'error',
+      status: 500,
+      code: 'InternalError',
+      match: { path: /\/bad\/a\.parquet$/, range: /^bytes=4-/ } /* the row group, after the magic */,
+    });
 
     const first = await sync();
     assert.equal(first.result.rowCount('good'), 20);
     assert.equal(first.result.rowCount('bad'), 0);
-    assert.ok(first.result.errors.some((e) => e.table === 'bad' && e.error.includes('bad/a.parquet')), JSON.stringify(first.result.errors));
+    assert.ok(
+      first.result.errors.some((e) => e.table === 'bad' && e.error.includes('bad/a.parquet')),
+      JSON.stringify(first.result.errors),
+    );
     const state = await backend.entries(STATE_TABLE);
-    assert.ok(state.has(`s3/${bucket}/good/last_modified_cursor`), 'the good table\'s cursor is flushed');
-    assert.ok(!state.has(`s3/${bucket}/bad/last_modified_cursor`), 'the failed table\'s cursor does not move');
+    assert.ok(state.has(`s3/${bucket}/good/last_modified_cursor`), "the good table's cursor is flushed");
+    assert.ok(!state.has(`s3/${bucket}/bad/last_modified_cursor`), "the failed table's cursor does not move");
 
     await proxy.setRule(undefined);
     const second = await sync();
@@ -141,7 +163,11 @@ describe('incremental sync', () => {
     await s3.put(bucket, 'legacy/new.parquet', await rowsOf('new', 6));
     const old = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'legacy/old.parquet' }));
     // The Go plugin's key and RFC3339Nano value, as its state client writes it.
-    await backend.put(STATE_TABLE, `s3/${bucket}/legacy/last_modified_cursor`, old.LastModified!.toISOString().replace('.000Z', '.000000000Z'));
+    await backend.put(
+      STATE_TABLE,
+      `s3/${bucket}/legacy/last_modified_cursor`,
+      old.LastModified!.toISOString().replace('.000Z', '.000000000Z'),
+    );
 
     const first = await sync();
     assert.deepEqual(tags(first.result, 'legacy'), Array(6).fill('new'));
@@ -158,7 +184,8 @@ describe('incremental sync', () => {
     let total = 0;
     for (const num of [1, 2]) total += (await plugin.client.sync({ tables: ['sh'], shard: { num, total: 2 }, backendOptions })).rowCount();
     assert.equal(total, 18);
-    for (const num of [1, 2]) assert.equal((await plugin.client.sync({ tables: ['sh'], shard: { num, total: 2 }, backendOptions })).rowCount(), 0);
+    for (const num of [1, 2])
+      assert.equal((await plugin.client.sync({ tables: ['sh'], shard: { num, total: 2 }, backendOptions })).rowCount(), 0);
     const state = await backend.entries(STATE_TABLE);
     assert.ok(state.has(`s3/${bucket}/sh/shard_1_of_2/last_modified_cursor`));
     assert.ok(state.has(`s3/${bucket}/sh/shard_2_of_2/last_modified_cursor`));

@@ -28,14 +28,26 @@ after(async () => {
 describe('objects changing during a sync', () => {
   it('reports a deleted and an overwritten object by key, and delivers the rest', async () => {
     await s3.createBucket(BUCKET);
-    await s3.put(BUCKET, 'race/a.parquet', await parquetFromSql(`SELECT i::BIGINT AS id, 'first' AS version, md5(i::VARCHAR) AS noise FROM range(${FIRST_ROWS}) t(i)`, { rowGroupSize: 65536 }));
+    await s3.put(
+      BUCKET,
+      'race/a.parquet',
+      await parquetFromSql(`SELECT i::BIGINT AS id, 'first' AS version, md5(i::VARCHAR) AS noise FROM range(${FIRST_ROWS}) t(i)`, {
+        rowGroupSize: 65536,
+      }),
+    );
     await s3.put(BUCKET, 'race/b.parquet', await parquetFromSql(other('old')));
     await s3.put(BUCKET, 'race/c.parquet', await parquetFromSql(other('old')));
     const replacement = await parquetFromSql(other('new'));
 
     await plugin.client.init({
-      bucket: BUCKET, region: s3.region, endpoint: s3.endpoint, path_style: true,
-      access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey, concurrency: 1, max_retries: 1,
+      bucket: BUCKET,
+      region: s3.region,
+      endpoint: s3.endpoint,
+      path_style: true,
+      access_key_id: s3.accessKeyId,
+      secret_access_key: s3.secretAccessKey,
+      concurrency: 1,
+      max_retries: 1,
     });
     // Files are read one at a time in key order: while a.parquet streams, b is deleted and c replaced.
     let changed: Promise<void> | undefined;
@@ -54,7 +66,13 @@ describe('objects changing during a sync', () => {
     assert.equal(rows.filter((r) => r.version === 'new').length, 0, 'rows of the new version are never mixed in');
     assert.equal(rows.filter((r) => r.version === 'old').length, 0, 'the changed and deleted objects deliver nothing');
     const messages = result.errors.map((e) => e.error);
-    assert.ok(messages.some((m) => m.includes(`s3://${BUCKET}/race/b.parquet`) && /deleted/.test(m)), messages.join('\n'));
-    assert.ok(messages.some((m) => m.includes(`s3://${BUCKET}/race/c.parquet`) && /changed/.test(m)), messages.join('\n'));
+    assert.ok(
+      messages.some((m) => m.includes(`s3://${BUCKET}/race/b.parquet`) && /deleted/.test(m)),
+      messages.join('\n'),
+    );
+    assert.ok(
+      messages.some((m) => m.includes(`s3://${BUCKET}/race/c.parquet`) && /changed/.test(m)),
+      messages.join('\n'),
+    );
   });
 });

@@ -35,7 +35,13 @@ function withPrimaryKey(ids: bigint[]): Uint8Array {
     new Field('id', new Int64(), false, new Map([['cq:extension:primary_key', 'true']])),
     new Field('name', new Utf8(), true),
   ]);
-  const children = [vectorFromArray(ids, new Int64()).data[0]!, vectorFromArray(ids.map((i) => `n${i}`), new Utf8()).data[0]!];
+  const children = [
+    vectorFromArray(ids, new Int64()).data[0]!,
+    vectorFromArray(
+      ids.map((i) => `n${i}`),
+      new Utf8(),
+    ).data[0]!,
+  ];
   const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: ids.length, nullCount: 0, children }));
   return parquetFromArrow(new Table([batch]));
 }
@@ -52,7 +58,13 @@ before(async () => {
     ['data/2024/01/14/file.parquet', await parquetFromSql(simple(0, 30), { codec: 'lz4' })],
     ['reports/2024/a.parquet', await parquetFromSql(simple(0, 40), { codec: 'brotli' })],
     ['reports/2024/b.parquet', await parquetFromSql(simple(40, 100), { codec: 'snappy' })],
-    ['big/part.parquet', await parquetFromSql(`SELECT i::BIGINT AS id, repeat('x', (i % 50)::INT) AS pad, i / 7 AS f FROM range(${BIG_ROWS}) t(i)`, { codec: 'zstd', rowGroupSize: 4096 })],
+    [
+      'big/part.parquet',
+      await parquetFromSql(`SELECT i::BIGINT AS id, repeat('x', (i % 50)::INT) AS pad, i / 7 AS f FROM range(${BIG_ROWS}) t(i)`, {
+        codec: 'zstd',
+        rowGroupSize: 4096,
+      }),
+    ],
     ['broken/good.parquet', await parquetFromSql(simple(0, 5))],
     ['broken/bad.parquet', 'this is not a parquet file, just text long enough to have a footer'],
     ['broken/empty.parquet', ''],
@@ -84,14 +96,20 @@ describe('protocol', () => {
   });
 
   it('rejects a bad spec with INVALID_ARGUMENT naming every bad field, and stays up', async () => {
-    await assert.rejects(plugin.client.init({ buckets: BUCKET, region: 'us-east-1', rows_per_record: 'many', concurrency: 1.5 }), (err: grpc.ServiceError) => {
-      assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
-      assert.match(err.details, /unknown field "buckets" \(did you mean "bucket"\?\)/);
-      assert.match(err.details, /rows_per_record: must be integer/);
-      assert.match(err.details, /concurrency: must be integer/);
-      return true;
-    });
-    await assert.rejects(plugin.client.init(undefined), (err: grpc.ServiceError) => err.code === grpc.status.INVALID_ARGUMENT && /bucket is required/.test(err.details));
+    await assert.rejects(
+      plugin.client.init({ buckets: BUCKET, region: 'us-east-1', rows_per_record: 'many', concurrency: 1.5 }),
+      (err: grpc.ServiceError) => {
+        assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+        assert.match(err.details, /unknown field "buckets" \(did you mean "bucket"\?\)/);
+        assert.match(err.details, /rows_per_record: must be integer/);
+        assert.match(err.details, /concurrency: must be integer/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      plugin.client.init(undefined),
+      (err: grpc.ServiceError) => err.code === grpc.status.INVALID_ARGUMENT && /bucket is required/.test(err.details),
+    );
     assert.equal(await plugin.client.getName(), 'cq-source-s3');
   });
 });
@@ -152,10 +170,22 @@ describe('sync', () => {
     assert.equal(result.rowCount('data_2024_01_14'), 30);
     assert.equal(result.rowCount('reports_2024'), 100);
     assert.equal(result.rowCount('keyed'), 4);
-    const ids = result.rows('reports_2024').map((r) => Number(r.id)).sort((a, b) => a - b);
-    assert.deepEqual(ids, Array.from({ length: 100 }, (_, i) => i));
-    const big = result.rows('big').map((r) => Number(r.id)).sort((a, b) => a - b);
-    assert.deepEqual(big, Array.from({ length: BIG_ROWS }, (_, i) => i));
+    const ids = result
+      .rows('reports_2024')
+      .map((r) => Number(r.id))
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    const big = result
+      .rows('big')
+      .map((r) => Number(r.id))
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      big,
+      Array.from({ length: BIG_ROWS }, (_, i) => i),
+    );
   });
 
   it('sends multi-row records of at most rows_per_record rows, with the migrated schema and cq:table_name', () => {
@@ -166,7 +196,10 @@ describe('sync', () => {
       assert.ok(batch.numRows > 0 && batch.numRows <= 1000);
       assert.equal(schema.metadata.get('cq:table_name'), table);
       const migrated = result.migrations.get(table)!;
-      assert.deepEqual(schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`), migrated.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`));
+      assert.deepEqual(
+        schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`),
+        migrated.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`),
+      );
     }
   });
 
@@ -193,16 +226,36 @@ describe('sync', () => {
     const schema = result.migrations.get('alltypes')!;
     const types = Object.fromEntries(schema.fields.map((f) => [f.name, String(f.type)]));
     assert.deepEqual(types, {
-      id: 'Int32', c_tinyint: 'Int8', c_smallint: 'Int16', c_integer: 'Int32', c_bigint: 'Int64',
-      c_utinyint: 'Uint8', c_usmallint: 'Uint16', c_uinteger: 'Uint32', c_ubigint: 'Uint64',
-      c_float: 'Float32', c_double: 'Float64',
-      c_decimal_9_2: 'Decimal[9e+2]', c_decimal_18_4: 'Decimal[18e+4]', c_decimal_38_10: 'Decimal[38e+10]',
-      c_boolean: 'Bool', c_varchar: 'Utf8', c_blob: 'Binary', c_date: 'Date32<DAY>', c_time: 'Time64<MICROSECOND>',
-      c_timestamp: 'Timestamp<MICROSECOND>', c_timestamptz: 'Timestamp<MICROSECOND, UTC>',
-      c_timestamp_ms: 'Timestamp<MILLISECOND>', c_timestamp_ns: 'Timestamp<NANOSECOND>',
-      c_uuid: 'FixedSizeBinary[16]', c_list: 'List<Int32>', c_struct: 'Struct<{a:Int32, b:Utf8}>',
-      c_map: 'Map<{key:Utf8, value:Int32}>', c_nullable: 'Int32',
-      _cq_id: 'FixedSizeBinary[16]', _cq_parent_id: 'FixedSizeBinary[16]',
+      id: 'Int32',
+      c_tinyint: 'Int8',
+      c_smallint: 'Int16',
+      c_integer: 'Int32',
+      c_bigint: 'Int64',
+      c_utinyint: 'Uint8',
+      c_usmallint: 'Uint16',
+      c_uinteger: 'Uint32',
+      c_ubigint: 'Uint64',
+      c_float: 'Float32',
+      c_double: 'Float64',
+      c_decimal_9_2: 'Decimal[9e+2]',
+      c_decimal_18_4: 'Decimal[18e+4]',
+      c_decimal_38_10: 'Decimal[38e+10]',
+      c_boolean: 'Bool',
+      c_varchar: 'Utf8',
+      c_blob: 'Binary',
+      c_date: 'Date32<DAY>',
+      c_time: 'Time64<MICROSECOND>',
+      c_timestamp: 'Timestamp<MICROSECOND>',
+      c_timestamptz: 'Timestamp<MICROSECOND, UTC>',
+      c_timestamp_ms: 'Timestamp<MILLISECOND>',
+      c_timestamp_ns: 'Timestamp<NANOSECOND>',
+      c_uuid: 'FixedSizeBinary[16]',
+      c_list: 'List<Int32>',
+      c_struct: 'Struct<{a:Int32, b:Utf8}>',
+      c_map: 'Map<{key:Utf8, value:Int32}>',
+      c_nullable: 'Int32',
+      _cq_id: 'FixedSizeBinary[16]',
+      _cq_parent_id: 'FixedSizeBinary[16]',
     });
 
     const expected = await rowsFromSql(ALL_TYPES_SQL);
@@ -213,7 +266,18 @@ describe('sync', () => {
       for (let i = 0; i < batch.numRows; i++) {
         const want = expected[col('id').get(i) as number]!;
         const label = `row ${want.id}`;
-        for (const name of ['c_tinyint', 'c_smallint', 'c_integer', 'c_utinyint', 'c_usmallint', 'c_uinteger', 'c_float', 'c_double', 'c_boolean', 'c_varchar']) {
+        for (const name of [
+          'c_tinyint',
+          'c_smallint',
+          'c_integer',
+          'c_utinyint',
+          'c_usmallint',
+          'c_uinteger',
+          'c_float',
+          'c_double',
+          'c_boolean',
+          'c_varchar',
+        ]) {
           assert.equal(col(name).get(i), want[name], `${label} ${name}`);
         }
         for (const name of ['c_bigint', 'c_ubigint', 'c_time', 'c_timestamp', 'c_timestamptz', 'c_timestamp_ms', 'c_timestamp_ns']) {
@@ -228,7 +292,11 @@ describe('sync', () => {
         assert.deepEqual([...(col('c_list').get(i) as Vector)], want.c_list, `${label} c_list`);
         assert.deepEqual((col('c_struct').get(i) as { toJSON(): unknown }).toJSON(), want.c_struct, `${label} c_struct`);
         const map = (col('c_map').get(i) as { toJSON(): Record<string, unknown> }).toJSON();
-        assert.deepEqual(map, Object.fromEntries((want.c_map as { key: string; value: number }[]).map((e) => [e.key, e.value])), `${label} c_map`);
+        assert.deepEqual(
+          map,
+          Object.fromEntries((want.c_map as { key: string; value: number }[]).map((e) => [e.key, e.value])),
+          `${label} c_map`,
+        );
         assert.equal(col('c_nullable').get(i), want.c_nullable, `${label} c_nullable`);
         checked++;
       }
@@ -238,10 +306,17 @@ describe('sync', () => {
 
   it('merges compatible schema drift and reports the incompatible file by both keys', () => {
     const drift = result.migrations.get('drift')!;
-    assert.deepEqual(drift.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`).slice(0, 3), ['id:Int64:true', 'name:Utf8:true', 'extra:Decimal[21e+1]:true']);
+    assert.deepEqual(drift.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`).slice(0, 3), [
+      'id:Int64:true',
+      'name:Utf8:true',
+      'extra:Decimal[21e+1]:true',
+    ]);
     const rows = result.rows('drift');
     assert.equal(rows.length, 25);
-    assert.deepEqual(rows.map((r) => Number(r.id)).sort((a, b) => a - b), Array.from({ length: 25 }, (_, i) => i));
+    assert.deepEqual(
+      rows.map((r) => Number(r.id)).sort((a, b) => a - b),
+      Array.from({ length: 25 }, (_, i) => i),
+    );
     assert.equal(rows.filter((r) => r.extra === null).length, 10);
     const conflict = result.errors.find((e) => e.table === 'drift');
     assert.ok(conflict, 'the conflicting file is reported');
@@ -254,8 +329,14 @@ describe('sync', () => {
     assert.equal(result.rowCount('broken'), 5);
     const messages = result.errors.filter((e) => e.table === 'broken').map((e) => e.error);
     assert.equal(messages.length, 2);
-    assert.ok(messages.some((m) => m.includes(`s3://${BUCKET}/broken/bad.parquet`)), messages.join('\n'));
-    assert.ok(messages.some((m) => m.includes(`s3://${BUCKET}/broken/empty.parquet`)), messages.join('\n'));
+    assert.ok(
+      messages.some((m) => m.includes(`s3://${BUCKET}/broken/bad.parquet`)),
+      messages.join('\n'),
+    );
+    assert.ok(
+      messages.some((m) => m.includes(`s3://${BUCKET}/broken/empty.parquet`)),
+      messages.join('\n'),
+    );
     const warnings = plugin.jsonLogs().filter((l) => l.level === 'warn' && JSON.stringify(l).includes('broken/bad.parquet'));
     assert.ok(warnings.length > 0, 'a warning names the key');
   });
@@ -263,8 +344,15 @@ describe('sync', () => {
   it('derives deterministic _cq_id from the primary key when asked', async () => {
     const first = await plugin.client.sync({ tables: ['keyed'], deterministicCqId: true });
     const second = await plugin.client.sync({ tables: ['keyed'], deterministicCqId: true });
-    const ids = (r: SyncResult) => new Map(r.batches.flatMap(({ batch }) =>
-      Array.from({ length: batch.numRows }, (_, i) => [String(batch.getChild('id')!.get(i)), hex(batch.getChild('_cq_id')!.get(i) as Uint8Array)] as const)));
+    const ids = (r: SyncResult) =>
+      new Map(
+        r.batches.flatMap(({ batch }) =>
+          Array.from(
+            { length: batch.numRows },
+            (_, i) => [String(batch.getChild('id')!.get(i)), hex(batch.getChild('_cq_id')!.get(i) as Uint8Array)] as const,
+          ),
+        ),
+      );
     const a = ids(first);
     assert.deepEqual(a, ids(second));
     assert.equal(new Set(a.values()).size, 4);
@@ -290,14 +378,20 @@ describe('shards', () => {
     await plugin.client.init(spec({ rows_per_record: 5000 }));
     const whole = await plugin.client.sync({ tables: ['*'] });
     const rowIds = (r: SyncResult) =>
-      r.batches.flatMap(({ table, batch }) => Array.from({ length: batch.numRows }, (_, i) => `${table}:${String(batch.getChild('id')?.get(i) ?? '')}`));
+      r.batches.flatMap(({ table, batch }) =>
+        Array.from({ length: batch.numRows }, (_, i) => `${table}:${String(batch.getChild('id')?.get(i) ?? '')}`),
+      );
     const union: string[] = [];
     for (const num of [1, 2, 3]) {
       const part = await plugin.client.sync({ tables: ['*'], shard: { num, total: 3 } });
       // Every shard migrates every table, to the same schema; destinations handle repeated migrations.
       assert.deepEqual([...part.migrations.keys()].sort(), [...whole.migrations.keys()].sort());
       for (const [name, schema] of part.migrations) {
-        assert.deepEqual(schema.fields.map((f) => `${f.name}:${f.type}`), whole.migrations.get(name)!.fields.map((f) => `${f.name}:${f.type}`), name);
+        assert.deepEqual(
+          schema.fields.map((f) => `${f.name}:${f.type}`),
+          whole.migrations.get(name)!.fields.map((f) => `${f.name}:${f.type}`),
+          name,
+        );
       }
       union.push(...rowIds(part));
     }

@@ -23,11 +23,14 @@ describe('preview of the bundled sample data (npm start)', () => {
   });
 
   it('rejects a bad spec with the field named', async () => {
-    await assert.rejects(preview(['--spec-inline', '{"local_path": "examples/sample-data", "rows_per_recrd": 5}']), (err: { code: number; stderr: string }) => {
-      assert.equal(err.code, 2);
-      assert.match(err.stderr, /unknown field "rows_per_recrd" \(did you mean "rows_per_record"\?\)/);
-      return true;
-    });
+    await assert.rejects(
+      preview(['--spec-inline', '{"local_path": "examples/sample-data", "rows_per_recrd": 5}']),
+      (err: { code: number; stderr: string }) => {
+        assert.equal(err.code, 2);
+        assert.match(err.stderr, /unknown field "rows_per_recrd" \(did you mean "rows_per_record"\?\)/);
+        return true;
+      },
+    );
   });
 });
 

@@ -123,8 +123,7 @@ function evaluateExpression(source: string, ctx: ExprContext): Value {
     const got = next();
     if (got !== t) throw new Error(`expected ${t}, got ${got} in: ${source}`);
   };
-  const eq = (a: Value, b: Value) =>
-    typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : a === b;
+  const eq = (a: Value, b: Value) => (typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : a === b);
 
   function primary(): Value {
     const t = next();
@@ -431,12 +430,7 @@ function dockerMeta(inputs: MetaInputs, ctx: MetaContext): MetaResult {
   const unique = partial.filter((p, i) => partial.indexOf(p) === i);
   const byImage = new Map<string, string[]>();
   for (const image of images) {
-    byImage.set(
-      image,
-      main === undefined
-        ? []
-        : [main, ...unique, ...(latest ? ['latest'] : [])].map((t) => `${image}:${t}`),
-    );
+    byImage.set(image, main === undefined ? [] : [main, ...unique, ...(latest ? ['latest'] : [])].map((t) => `${image}:${t}`));
   }
   return { version: main, byImage };
 }
@@ -503,11 +497,7 @@ function assertTags(result: MetaResult, expected: { version: string; tags: strin
   assert.equal(result.version, expected.version, 'main version (version output, image.version label)');
   assert.deepEqual([...result.byImage.keys()].sort(), [GCR, GHCR].sort(), 'exactly the two registries');
   for (const [image, tags] of result.byImage) {
-    assert.deepEqual(
-      [...tags].sort(),
-      expected.tags.map((t) => `${image}:${t}`).sort(),
-      `tags on ${image}`,
-    );
+    assert.deepEqual([...tags].sort(), expected.tags.map((t) => `${image}:${t}`).sort(), `tags on ${image}`);
     assert.equal(tags[0], `${image}:${expected.version}`, `first tag on ${image} is the main version`);
   }
 }
@@ -559,8 +549,7 @@ test('evaluator: global expressions in type=raw ({{tag}}, {{sha}}; {{version}} i
 test('evaluator: flavor latest=auto adds latest for a release, not for a pre-release', () => {
   const sha = 'abc1234def5678901234567890abcdef12345678';
   const run = (ref: string) =>
-    dockerMeta({ images: 'name/app', tags: 'type=semver,pattern={{version}}', flavor: '' }, { ref, sha, env: {} })
-      .byImage.get('name/app');
+    dockerMeta({ images: 'name/app', tags: 'type=semver,pattern={{version}}', flavor: '' }, { ref, sha, env: {} }).byImage.get('name/app');
   assert.deepEqual(run('refs/tags/v1.2.3'), ['name/app:1.2.3', 'name/app:latest']);
   assert.deepEqual(run('refs/tags/v1.2.3-rc.1'), ['name/app:1.2.3-rc.1']);
 });
@@ -613,7 +602,12 @@ test('the short SHA in tags is 7 characters', () => {
 /** GitHub's filter glob: `*` is any run of characters but `/`. Enough for the patterns used here. */
 function globMatches(pattern: string, name: string): boolean {
   if (/[?+[\]!]|\*\*/.test(pattern)) throw new Error(`glob not modelled by this test: ${pattern}`);
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/]*')}$`,
+  );
   return re.test(name);
 }
 
@@ -649,10 +643,14 @@ test('jobs: tests (the CI workflow, reused) -> build-push -> release', () => {
   const ciJobs = jobsOf(ci);
   const runs = Object.values(ciJobs).flatMap((j) => stepsOf(j, 'ci').map((s) => (typeof s.run === 'string' ? s.run : '')));
   for (const command of ['npm run lint', 'npm test', 'npm run test:container']) {
-    assert.ok(runs.some((r) => r.includes(command)), `CI runs ${command}`);
+    assert.ok(
+      runs.some((r) => r.includes(command)),
+      `CI runs ${command}`,
+    );
   }
   // Workflow lint runs as part of `npm run lint`.
-  const scripts = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const scripts = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
   assert.match(scripts.lint ?? '', /npm run lint:workflows/, 'npm run lint includes the workflow lint');
   for (const [name, job] of Object.entries(ciJobs)) {
     for (const setup of stepsUsing(stepsOf(job, name), 'actions/setup-node')) {
@@ -695,7 +693,13 @@ test('build-push: one multi-arch build, pushed to both registries with the metad
   const build = onlyStep(steps, 'docker/build-push-action');
   const w = withOf(build);
   assert.equal(typeof meta.id, 'string', 'the metadata step has an id');
-  assert.deepEqual(str(w.platforms, 'platforms').split(',').map((p) => p.trim()).sort(), ['linux/amd64', 'linux/arm64']);
+  assert.deepEqual(
+    str(w.platforms, 'platforms')
+      .split(',')
+      .map((p) => p.trim())
+      .sort(),
+    ['linux/amd64', 'linux/arm64'],
+  );
   assert.equal(w['cache-from'], 'type=gha');
   assert.equal(w['cache-to'], 'type=gha,mode=max');
   assert.equal(w.push, true);
@@ -707,9 +711,7 @@ test('build-push: one multi-arch build, pushed to both registries with the metad
   assert.equal(String(w.sbom), 'true', 'sbom attestation on');
   assert.ok(index(meta) < index(build), 'metadata before the build');
 
-  const args = new Map(
-    inputList(str(w['build-args'], 'build-args')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
+  const args = new Map(inputList(str(w['build-args'], 'build-args')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   assert.equal(args.get('VERSION'), '${{ github.ref_name }}', 'VERSION is the tag, e.g. v1.2.3');
   assert.equal(args.get('REVISION'), '${{ github.sha }}', 'REVISION is the full commit SHA');
   assert.match(args.get('CREATED') ?? '', /^\$\{\{ steps\.[\w-]+\.outputs\.created \}\}$/, 'CREATED from the commit');
@@ -753,8 +755,14 @@ test('build-push: registry logins (WIF or JSON key for gcr.io, GITHUB_TOKEN for 
   assert.equal(withOf(ghcr[0]!).password, '${{ secrets.GITHUB_TOKEN }}');
 
   const gcr = logins.filter((l) => withOf(l).registry === 'gcr.io');
-  const wif = { GCP_WORKLOAD_IDENTITY_PROVIDER: 'projects/1/locations/global/workloadIdentityPools/p/providers/gh', GCP_SERVICE_ACCOUNT: 'sa@test-project.iam.gserviceaccount.com' };
-  for (const [label, vars] of [['with WIF', wif], ['without WIF', {}]] as const) {
+  const wif = {
+    GCP_WORKLOAD_IDENTITY_PROVIDER: 'projects/1/locations/global/workloadIdentityPools/p/providers/gh',
+    GCP_SERVICE_ACCOUNT: 'sa@test-project.iam.gserviceaccount.com',
+  };
+  for (const [label, vars] of [
+    ['with WIF', wif],
+    ['without WIF', {}],
+  ] as const) {
     const ctx = exprContext('refs/tags/v1.2.3', 'abc1234def5678901234567890abcdef12345678', vars);
     const active = gcr.filter((l) => condition(l.if, ctx));
     assert.equal(active.length, 1, `${label}: exactly one gcr.io login runs`);

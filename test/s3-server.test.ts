@@ -4,13 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-  type S3ServiceException,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type S3ServiceException } from '@aws-sdk/client-s3';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
 import { ALL_TYPES_ROW_COUNT, ALL_TYPES_SQL, closeFixtures, parquetFromSql, rowsFromSql } from './support/fixtures.js';
 
@@ -21,10 +15,7 @@ describe('S3 test server', () => {
   let fixture: Uint8Array;
 
   before(async () => {
-    [server, fixture] = await Promise.all([
-      startS3Server(),
-      parquetFromSql(ALL_TYPES_SQL, { codec: 'zstd', rowGroupSize: 1000 }),
-    ]);
+    [server, fixture] = await Promise.all([startS3Server(), parquetFromSql(ALL_TYPES_SQL, { codec: 'zstd', rowGroupSize: 1000 })]);
     await server.createBucket(BUCKET);
   });
 
@@ -43,9 +34,7 @@ describe('S3 test server', () => {
     const whole = await server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'fixtures/all_types.parquet' }));
     assert.deepEqual(await whole.Body!.transformToByteArray(), fixture);
 
-    const tail = await server.client.send(
-      new GetObjectCommand({ Bucket: BUCKET, Key: 'fixtures/all_types.parquet', Range: 'bytes=-8' }),
-    );
+    const tail = await server.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'fixtures/all_types.parquet', Range: 'bytes=-8' }));
     const bytes = await tail.Body!.transformToByteArray();
     assert.equal(tail.ContentRange, `bytes ${fixture.length - 8}-${fixture.length - 1}/${fixture.length}`);
     assert.deepEqual(bytes, fixture.subarray(-8));
@@ -68,9 +57,7 @@ describe('S3 test server', () => {
       assert.deepEqual(back, expected);
       assert.ok(expected.some((r) => r.c_nullable === null) && expected.some((r) => r.c_nullable !== null));
 
-      const meta = await rowsFromSql(
-        `SELECT DISTINCT row_group_id, compression FROM parquet_metadata(${path}) ORDER BY row_group_id`,
-      );
+      const meta = await rowsFromSql(`SELECT DISTINCT row_group_id, compression FROM parquet_metadata(${path}) ORDER BY row_group_id`);
       assert.ok(meta.length >= 2, `expected several row groups, got ${meta.length}`);
       assert.ok(meta.every((m) => m.compression === 'ZSTD'));
     } finally {

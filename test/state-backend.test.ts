@@ -127,7 +127,13 @@ describe('state backend client', () => {
     const table = newTable();
     // Without a primary key memdb appends, as an append-mode destination would: the highest version must
     // win whatever the order of the rows, and a later row of the same version wins the tie.
-    for (const [value, version] of [['v2', 2n], ['v5', 5n], ['v3', 3n], ['v5 again', 5n], ['v1', 1n]] as const) {
+    for (const [value, version] of [
+      ['v2', 2n],
+      ['v5', 5n],
+      ['v3', 3n],
+      ['v5 again', 5n],
+      ['v1', 1n],
+    ] as const) {
       await backend.put(table, 'dup', value, { version, primaryKey: false });
     }
     assert.equal((await backend.rows(table)).length, 5);
@@ -187,7 +193,10 @@ describe('state backend client', () => {
       await doomed.stop();
       const started = Date.now();
       await assert.rejects(state.flush(), (error: Error) => {
-        assert.ok(error.message.startsWith(`state backend at ${doomed.connection} (table cq_state): writing 1 state entries failed: UNAVAILABLE`), error.message);
+        assert.ok(
+          error.message.startsWith(`state backend at ${doomed.connection} (table cq_state): writing 1 state entries failed: UNAVAILABLE`),
+          error.message,
+        );
         return true;
       });
       assert.ok(Date.now() - started < 5_000);
@@ -217,7 +226,10 @@ describe('state backend client', () => {
     try {
       const started = Date.now();
       await assert.rejects(openStateBackend({ connection, tableName: 'cq_state', connectTimeoutMs: 1_500 }), (error: Error) => {
-        assert.ok(error.message.startsWith(`state backend at ${connection} (table cq_state): cannot reach the backend plugin: DEADLINE_EXCEEDED`), error.message);
+        assert.ok(
+          error.message.startsWith(`state backend at ${connection} (table cq_state): cannot reach the backend plugin: DEADLINE_EXCEEDED`),
+          error.message,
+        );
         return true;
       });
       const took = Date.now() - started;
@@ -229,7 +241,10 @@ describe('state backend client', () => {
   });
 
   it('rejects a malformed address and missing options with a clear message', async () => {
-    await assert.rejects(openStateBackend({ connection: 'dns://[bad', tableName: 'cq_state' }), /^Error: state backend at dns:\/\/\[bad \(table cq_state\): /);
+    await assert.rejects(
+      openStateBackend({ connection: 'dns://[bad', tableName: 'cq_state' }),
+      /^Error: state backend at dns:\/\/\[bad \(table cq_state\): /,
+    );
     await assert.rejects(openStateBackend({ connection: '', tableName: 'cq_state' }), /needs both connection and table_name/);
   });
 
@@ -238,7 +253,9 @@ describe('state backend client', () => {
     try {
       await assert.rejects(
         openStateBackend({ connection: uninitialized.connection, tableName: 'cq_state' }),
-        new RegExp(`^Error: state backend at ${uninitialized.connection.replace(/\./g, '\\.')} \\(table cq_state\\): migrating the state table failed: `),
+        new RegExp(
+          `^Error: state backend at ${uninitialized.connection.replace(/\./g, '\\.')} \\(table cq_state\\): migrating the state table failed: `,
+        ),
       );
     } finally {
       await uninitialized.stop();

@@ -38,8 +38,14 @@ describe('OpenTelemetry export', () => {
       await plugin.stop(); // shutdown flushes the exporters
       await otel.close();
     }
-    const traces = otel.received.filter((r) => r.path === '/v1/traces').map((r) => r.body).join('\n');
-    const metrics = otel.received.filter((r) => r.path === '/v1/metrics').map((r) => r.body).join('\n');
+    const traces = otel.received
+      .filter((r) => r.path === '/v1/traces')
+      .map((r) => r.body)
+      .join('\n');
+    const metrics = otel.received
+      .filter((r) => r.path === '/v1/metrics')
+      .map((r) => r.body)
+      .join('\n');
     assert.match(traces, /"name":"sync"/);
     assert.match(traces, /"name":"sync table"/);
     assert.match(traces, /"cq\.table"/);
@@ -48,9 +54,14 @@ describe('OpenTelemetry export', () => {
     // Cumulative counters: the last export holds the totals, one data point per table.
     const last = otel.received.filter((r) => r.path === '/v1/metrics').at(-1)!;
     type Point = { asDouble?: number; asInt?: number | string };
-    const rows = (JSON.parse(last.body) as { resourceMetrics: { scopeMetrics: { metrics: { name: string; sum?: { dataPoints: Point[] } }[] }[] }[] })
-      .resourceMetrics.flatMap((r) => r.scopeMetrics).flatMap((s) => s.metrics).filter((m) => m.name === 'cq_source_s3.rows')
-      .flatMap((m) => m.sum?.dataPoints ?? []).reduce((n, p) => n + Number(p.asDouble ?? p.asInt ?? 0), 0);
+    const rows = (
+      JSON.parse(last.body) as { resourceMetrics: { scopeMetrics: { metrics: { name: string; sum?: { dataPoints: Point[] } }[] }[] }[] }
+    ).resourceMetrics
+      .flatMap((r) => r.scopeMetrics)
+      .flatMap((s) => s.metrics)
+      .filter((m) => m.name === 'cq_source_s3.rows')
+      .flatMap((m) => m.sum?.dataPoints ?? [])
+      .reduce((n, p) => n + Number(p.asDouble ?? p.asInt ?? 0), 0);
     assert.equal(rows, 620);
   });
 

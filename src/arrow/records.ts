@@ -34,7 +34,12 @@ const END_OF_STREAM = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
 class Chunks extends AsyncByteQueue {
   readonly list: Uint8Array[] = [];
   override write(value: ArrayBufferView | ArrayBufferLike | string): void {
-    const bytes = typeof value === 'string' ? Buffer.from(value) : ArrayBuffer.isView(value) ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : new Uint8Array(value);
+    const bytes =
+      typeof value === 'string'
+        ? Buffer.from(value)
+        : ArrayBuffer.isView(value)
+          ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+          : new Uint8Array(value);
     if (bytes.byteLength > 0) this.list.push(bytes);
   }
   take(): Uint8Array[] {
@@ -51,7 +56,10 @@ export class RecordEncoder {
   private schemaMessage?: Uint8Array;
   private nullIds?: Data;
 
-  constructor(private readonly schema: Schema, private readonly options: RecordEncoderOptions) {
+  constructor(
+    private readonly schema: Schema,
+    private readonly options: RecordEncoderOptions,
+  ) {
     this.fileColumns = schema.fields.filter((f) => !(options.generateCqId && (f.name === CQ_ID || f.name === CQ_PARENT_ID)));
     this.structType = new Struct(schema.fields);
   }
@@ -101,7 +109,13 @@ export class RecordEncoder {
       children.push(this.cqIds(batch));
       // All-null parent ids, built once per record length (zeroed validity bitmap and values).
       if (this.nullIds?.length !== length) {
-        this.nullIds = makeData({ type: new FixedSizeBinary(16), length, nullCount: length, nullBitmap: new Uint8Array((length + 7) >> 3), data: new Uint8Array(length * 16) });
+        this.nullIds = makeData({
+          type: new FixedSizeBinary(16),
+          length,
+          nullCount: length,
+          nullBitmap: new Uint8Array((length + 7) >> 3),
+          data: new Uint8Array(length * 16),
+        });
       }
       children.push(this.nullIds);
     }

@@ -15,15 +15,25 @@ export const MD_EXTENSION_METADATA = 'ARROW:extension:metadata';
 
 /** CloudQuery's UUID extension type, as its Go and JS SDKs declare it. */
 function uuidField(name: string, nullable: boolean, extra: Record<string, string>): Field {
-  return new Field(name, new FixedSizeBinary(16), nullable, new Map(Object.entries({
-    [MD_EXTENSION_NAME]: 'uuid',
-    [MD_EXTENSION_METADATA]: 'uuid-serialized',
-    ...extra,
-  })));
+  return new Field(
+    name,
+    new FixedSizeBinary(16),
+    nullable,
+    new Map(
+      Object.entries({
+        [MD_EXTENSION_NAME]: 'uuid',
+        [MD_EXTENSION_METADATA]: 'uuid-serialized',
+        ...extra,
+      }),
+    ),
+  );
 }
 
 export class SchemaConflictError extends Error {
-  constructor(message: string, readonly column: string) {
+  constructor(
+    message: string,
+    readonly column: string,
+  ) {
     super(message);
     this.name = 'SchemaConflictError';
   }
@@ -46,10 +56,13 @@ const MD_FILES = 'cq-source-s3:files';
 
 /** A merged schema as bytes (base64 Arrow IPC), kept in the state so unchanged files need no footer read. */
 export function encodeMerged(merged: MergedSchema): string {
-  const schema = new Schema(merged.fields, new Map([
-    [MD_FIRST_SEEN, JSON.stringify(Object.fromEntries(merged.firstSeen))],
-    [MD_FILES, String(merged.files)],
-  ]));
+  const schema = new Schema(
+    merged.fields,
+    new Map([
+      [MD_FIRST_SEEN, JSON.stringify(Object.fromEntries(merged.firstSeen))],
+      [MD_FILES, String(merged.files)],
+    ]),
+  );
   const writer = new RecordBatchStreamWriter();
   writer.reset(undefined, schema);
   writer.finish();

@@ -134,7 +134,8 @@ async function readFooter(source: ByteSource, signal?: AbortSignal): Promise<Seg
   const tailStart = Math.max(0, source.size - FOOTER_PREFETCH);
   const tail = await source.read(tailStart, source.size, signal);
   const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
-  if (view.getUint32(tail.byteLength - 4, true) !== 0x31524150) throw new ParquetFormatError('not a Parquet file: no PAR1 magic at the end');
+  if (view.getUint32(tail.byteLength - 4, true) !== 0x31524150)
+    throw new ParquetFormatError('not a Parquet file: no PAR1 magic at the end');
   const metadataLength = view.getUint32(tail.byteLength - 8, true);
   const footerStart = source.size - 8 - metadataLength;
   if (footerStart < 4) throw new ParquetFormatError(`not a Parquet file: footer length ${metadataLength} exceeds the file`);
@@ -187,8 +188,10 @@ export async function openParquet(source: ByteSource, signal?: AbortSignal): Pro
     throw new ParquetFormatError(`not a readable Parquet file: ${message(err)}`);
   }
   for (const r of ranges) {
-    if (r.start < 4 && r.end > r.start || r.end > source.size - 8 || r.end < r.start) {
-      throw new ParquetFormatError(`not a readable Parquet file: a row group's column chunks point outside the data (bytes ${r.start}-${r.end})`);
+    if ((r.start < 4 && r.end > r.start) || r.end > source.size - 8 || r.end < r.start) {
+      throw new ParquetFormatError(
+        `not a readable Parquet file: a row group's column chunks point outside the data (bytes ${r.start}-${r.end})`,
+      );
     }
   }
   const segments = new Segments(source);
@@ -207,7 +210,8 @@ export async function openParquet(source: ByteSource, signal?: AbortSignal): Pro
       schema,
       numRows,
       numRowGroups: ranges.length,
-      batches: (batchSize, batchSignal, rowMultiple = 1) => readBatches(file, source, segments, ranges, batchSize, rowMultiple, batchSignal ?? signal),
+      batches: (batchSize, batchSignal, rowMultiple = 1) =>
+        readBatches(file, source, segments, ranges, batchSize, rowMultiple, batchSignal ?? signal),
       close: () => file.free(),
     };
   } catch (err) {
@@ -264,7 +268,10 @@ async function* readBatches(
     }
   } finally {
     // Abandoned early (error, cancel): let a pending prefetch release its budget.
-    next?.then(({ release }) => release(), () => {});
+    next?.then(
+      ({ release }) => release(),
+      () => {},
+    );
   }
 }
 

@@ -21,7 +21,10 @@ class ShutdownError extends Error {}
 
 /** A handler failure with the gRPC status it should end the call with. */
 class CallError extends Error {
-  constructor(readonly code: grpc.status, message: string) {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -40,7 +43,10 @@ export class PluginService {
   /** Syncs using each catalog: a catalog replaced by Init or Close is closed only once they end. */
   private readonly users = new Map<Catalog, number>();
 
-  constructor(private readonly logger: Logger, private readonly telemetry: Telemetry = noTelemetry) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly telemetry: Telemetry = noTelemetry,
+  ) {}
 
   /** Aborts running syncs (server shutdown). */
   abortAll(reason: string): void {
@@ -82,12 +88,16 @@ export class PluginService {
     if (err instanceof CallError) return { code: err.code, details: err.message };
     if (err instanceof SpecError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
     if (err instanceof StoreError) {
-      const code = err.code === 'access_denied' || err.code === 'credentials'
-        ? grpc.status.PERMISSION_DENIED
-        : err.code === 'not_found' ? grpc.status.NOT_FOUND
-        : err.code === 'unreachable' ? grpc.status.UNAVAILABLE
-        : err.code === 'wrong_region' ? grpc.status.FAILED_PRECONDITION
-        : grpc.status.UNKNOWN;
+      const code =
+        err.code === 'access_denied' || err.code === 'credentials'
+          ? grpc.status.PERMISSION_DENIED
+          : err.code === 'not_found'
+            ? grpc.status.NOT_FOUND
+            : err.code === 'unreachable'
+              ? grpc.status.UNAVAILABLE
+              : err.code === 'wrong_region'
+                ? grpc.status.FAILED_PRECONDITION
+                : grpc.status.UNKNOWN;
       return { code, details: err.message };
     }
     const message = err instanceof Error ? err.message : String(err);
@@ -140,7 +150,8 @@ export class PluginService {
       const objects = await catalog.listAll();
       const selection = catalog.select(objects, { tables: req.tables, skipTables: req.skip_tables });
       const { tables, skipped } = await catalog.plan(selection.tables);
-      for (const s of [...selection.skipped, ...skipped]) this.logger.warn('object skipped', { table: s.table, key: s.key, error: s.reason });
+      for (const s of [...selection.skipped, ...skipped])
+        this.logger.warn('object skipped', { table: s.table, key: s.key, error: s.reason });
       return new pb.GetTables.Response({ tables: tables.map((t) => schemaOnly(t.schema)) });
     } finally {
       release();
@@ -196,9 +207,10 @@ export class PluginService {
           }
         },
       };
-      const backend = req.has_backend && (req.backend.connection || req.backend.table_name)
-        ? await openStateBackend({ connection: req.backend.connection, tableName: req.backend.table_name }, log)
-        : undefined;
+      const backend =
+        req.has_backend && (req.backend.connection || req.backend.table_name)
+          ? await openStateBackend({ connection: req.backend.connection, tableName: req.backend.table_name }, log)
+          : undefined;
       let summary;
       const span = this.telemetry.span('sync', { 'cq.store': catalog.store.location });
       try {
@@ -238,9 +250,13 @@ export class PluginService {
       call.end();
     } catch (err) {
       const reason = controller.signal.reason as Error | undefined;
-      const status = controller.signal.aborted && !(err instanceof StoreError)
-        ? { code: reason instanceof ShutdownError ? grpc.status.UNAVAILABLE : grpc.status.CANCELLED, details: String(reason?.message ?? 'sync cancelled') }
-        : this.toStatus(err);
+      const status =
+        controller.signal.aborted && !(err instanceof StoreError)
+          ? {
+              code: reason instanceof ShutdownError ? grpc.status.UNAVAILABLE : grpc.status.CANCELLED,
+              details: String(reason?.message ?? 'sync cancelled'),
+            }
+          : this.toStatus(err);
       if (status.code !== grpc.status.CANCELLED && !(reason instanceof ShutdownError)) log.error('sync failed', { error: status.details });
       else log.warn('sync stopped', { reason: status.details });
       call.emit('error', status);

@@ -47,7 +47,9 @@ export async function serve(flags: ServeFlags): Promise<RunningServer> {
   });
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(bindAddress(flags), grpc.ServerCredentials.createInsecure(), (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
+    server.bindAsync(bindAddress(flags), grpc.ServerCredentials.createInsecure(), (err, boundPort) =>
+      err ? reject(err) : resolve(boundPort),
+    );
   });
   logger.info('plugin server listening', { plugin: PLUGIN_NAME, version: PLUGIN_VERSION, address: flags.address, network: flags.network });
 

@@ -104,9 +104,18 @@ export interface StateEntry {
 /** One IPC stream holding the schema and one record batch of `entries` (Go: pb.RecordToBytes). */
 export function encodeStateRecord(schema: Schema, entries: StateEntry[]): Uint8Array {
   const children = [
-    vectorFromArray(entries.map((e) => e.key), new Utf8()),
-    vectorFromArray(entries.map((e) => e.value), new Utf8()),
-    vectorFromArray(entries.map((e) => e.version), new Uint64()),
+    vectorFromArray(
+      entries.map((e) => e.key),
+      new Utf8(),
+    ),
+    vectorFromArray(
+      entries.map((e) => e.value),
+      new Utf8(),
+    ),
+    vectorFromArray(
+      entries.map((e) => e.version),
+      new Uint64(),
+    ),
   ].map((vector) => vector.data[0]!);
   const data = makeData({ type: new Struct(schema.fields), length: entries.length, nullCount: 0, children });
   return RecordBatchStreamWriter.writeAll([new RecordBatch(schema, data)]).toUint8Array(true);
@@ -152,7 +161,9 @@ export async function openStateBackend(options: StateBackendOptions, logger?: St
   const fail = (what: string, error: unknown): Error =>
     new Error(`state backend at ${connection} (table ${tableName}): ${what}: ${describe(error)}`, { cause: error });
   if (!connection || !tableName) {
-    throw new Error(`state backend at ${connection || '(none)'} (table ${tableName || '(none)'}): backend_options needs both connection and table_name`);
+    throw new Error(
+      `state backend at ${connection || '(none)'} (table ${tableName || '(none)'}): backend_options needs both connection and table_name`,
+    );
   }
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
@@ -179,13 +190,18 @@ export async function openStateBackend(options: StateBackendOptions, logger?: St
       throw fail(unreachable ? 'cannot reach the backend plugin' : 'protocol discovery (GetVersions) failed', error);
     });
     if (!versions.includes(3)) {
-      throw fail('unsupported plugin', new Error(`it speaks protocol versions [${versions.join(', ')}], not 3; upgrade the state backend plugin`));
+      throw fail(
+        'unsupported plugin',
+        new Error(`it speaks protocol versions [${versions.join(', ')}], not 3; upgrade the state backend plugin`),
+      );
     }
-    await write(client, [new v3.Write.Request({ migrate_table: new v3.Write.MessageMigrateTable({ table: schemaBytes }) })], callTimeoutMs).catch(
-      (error: unknown) => {
-        throw fail('migrating the state table failed', error);
-      },
-    );
+    await write(
+      client,
+      [new v3.Write.Request({ migrate_table: new v3.Write.MessageMigrateTable({ table: schemaBytes }) })],
+      callTimeoutMs,
+    ).catch((error: unknown) => {
+      throw fail('migrating the state table failed', error);
+    });
     const records = await read(client, schemaBytes, callTimeoutMs).catch((error: unknown) => {
       throw fail('reading the state table failed', error);
     });
@@ -216,9 +232,11 @@ export async function openStateBackend(options: StateBackendOptions, logger?: St
     if (dirty.size === 0) return;
     const entries = [...dirty].sort().map((key) => ({ key, ...mem.get(key)! }));
     const record = encodeStateRecord(schema, entries);
-    await write(client, [new v3.Write.Request({ insert: new v3.Write.MessageInsert({ record }) })], callTimeoutMs).catch((error: unknown) => {
-      throw fail(`writing ${entries.length} state entries failed`, error);
-    });
+    await write(client, [new v3.Write.Request({ insert: new v3.Write.MessageInsert({ record }) })], callTimeoutMs).catch(
+      (error: unknown) => {
+        throw fail(`writing ${entries.length} state entries failed`, error);
+      },
+    );
     // Keys set again while the write was in flight stay dirty for the next flush.
     for (const entry of entries) if (mem.get(entry.key)?.version === entry.version) dirty.delete(entry.key);
     logger?.debug('state flushed', { connection, table: tableName, keys: entries.length });

@@ -28,7 +28,10 @@ export class LocalStore implements Store {
     } catch (err) {
       throw new StoreError(`local_path ${this.root} cannot be read (${(err as Error).message}); check the path`, 'not_found');
     }
-    const keys = entries.map((entry) => entry.split(sep).join('/')).filter((key) => key.startsWith(prefix)).sort();
+    const keys = entries
+      .map((entry) => entry.split(sep).join('/'))
+      .filter((key) => key.startsWith(prefix))
+      .sort();
     let page: ObjectInfo[] = [];
     for (const key of keys) {
       const info = await stat(join(this.root, key)).catch(() => undefined);
@@ -44,14 +47,19 @@ export class LocalStore implements Store {
 
   open(object: ObjectInfo): ByteSource {
     const path = join(this.root, object.key);
-    if (relative(this.root, path).startsWith('..')) throw new ObjectError(`${object.key} is outside ${this.root}`, object.key, 'read_failed');
+    if (relative(this.root, path).startsWith('..'))
+      throw new ObjectError(`${object.key} is outside ${this.root}`, object.key, 'read_failed');
     return {
       key: object.key,
       size: object.size,
       read: async (start, end) => {
         this.stats.getRequests++;
         const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
-          throw new ObjectError(`${this.uri(object.key)} cannot be opened: ${err.code ?? err.message}`, object.key, err.code === 'ENOENT' ? 'gone' : 'read_failed');
+          throw new ObjectError(
+            `${this.uri(object.key)} cannot be opened: ${err.code ?? err.message}`,
+            object.key,
+            err.code === 'ENOENT' ? 'gone' : 'read_failed',
+          );
         });
         try {
           const info = await handle.stat();

@@ -71,14 +71,22 @@ export function describeS3Error(err: unknown, ctx: Context): StoreError {
   const name = errorName(e);
   const code = status(e);
   const where = `bucket "${ctx.bucket}" at ${ctx.endpoint}`;
-  const detail = e.message && e.message !== name && !/UnknownError/.test(e.message) ? ` (${name || code}: ${e.message})` : name ? ` (${name})` : '';
+  const detail =
+    e.message && e.message !== name && !/UnknownError/.test(e.message) ? ` (${name || code}: ${e.message})` : name ? ` (${name})` : '';
 
   if (name === 'NoSuchBucket' || (code === 404 && /bucket/i.test(e.message ?? ''))) {
     return new StoreError(`${ctx.action}: ${where} does not exist; check the bucket name, region and endpoint`, 'not_found');
   }
-  if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || name === 'IllegalLocationConstraintException' || code === 301) {
+  if (
+    name === 'PermanentRedirect' ||
+    name === 'AuthorizationHeaderMalformed' ||
+    name === 'IllegalLocationConstraintException' ||
+    code === 301
+  ) {
     const actual = e.$response?.headers?.['x-amz-bucket-region'];
-    const hint = actual ? `; the bucket is in region "${actual}": set region: ${actual}` : '; set region to the region the bucket was created in';
+    const hint = actual
+      ? `; the bucket is in region "${actual}": set region: ${actual}`
+      : '; set region to the region the bucket was created in';
     return new StoreError(`${ctx.action}: ${where} is not in region "${ctx.region}"${hint}`, 'wrong_region');
   }
   if (
@@ -96,7 +104,7 @@ export function describeS3Error(err: unknown, ctx: Context): StoreError {
       'access_denied',
     );
   }
-  if (name === 'CredentialsProviderError' || /Could not load credentials|credential/i.test(e.message ?? '') && !code) {
+  if (name === 'CredentialsProviderError' || (/Could not load credentials|credential/i.test(e.message ?? '') && !code)) {
     return new StoreError(
       `${ctx.action}: no AWS credentials found for ${where}: set access_key_id/secret_access_key in the spec, ` +
         `local_profile, or the AWS environment variables (a plugin run by docker gets no host environment)`,
@@ -105,7 +113,10 @@ export function describeS3Error(err: unknown, ctx: Context): StoreError {
   }
   const net = networkCode(err);
   if (net) {
-    return new StoreError(`${ctx.action}: cannot reach ${ctx.endpoint} for bucket "${ctx.bucket}" (${net}); check endpoint, network and proxy settings`, 'unreachable');
+    return new StoreError(
+      `${ctx.action}: cannot reach ${ctx.endpoint} for bucket "${ctx.bucket}" (${net}); check endpoint, network and proxy settings`,
+      'unreachable',
+    );
   }
   return new StoreError(`${ctx.action}: S3 request to ${where} failed${detail || ` (${String((err as Error)?.message ?? err)})`}`, 'other');
 }

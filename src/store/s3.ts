@@ -163,9 +163,13 @@ async function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
   const ms = Math.random() * Math.min(20_000, 100 * 2 ** attempt);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 }

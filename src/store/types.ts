@@ -43,7 +43,10 @@ export function newStats(): StoreStats {
 
 /** An error about the store itself (bucket, credentials, endpoint), already worded for the user. */
 export class StoreError extends Error {
-  constructor(message: string, readonly code: 'not_found' | 'access_denied' | 'wrong_region' | 'unreachable' | 'credentials' | 'other') {
+  constructor(
+    message: string,
+    readonly code: 'not_found' | 'access_denied' | 'wrong_region' | 'unreachable' | 'credentials' | 'other',
+  ) {
     super(message);
     this.name = 'StoreError';
   }
@@ -51,7 +54,11 @@ export class StoreError extends Error {
 
 /** An error reading one object: the sync reports it and goes on with the other objects. */
 export class ObjectError extends Error {
-  constructor(message: string, readonly key: string, readonly reason: 'gone' | 'changed' | 'corrupt' | 'read_failed' | 'schema') {
+  constructor(
+    message: string,
+    readonly key: string,
+    readonly reason: 'gone' | 'changed' | 'corrupt' | 'read_failed' | 'schema',
+  ) {
     super(message);
     this.name = 'ObjectError';
   }

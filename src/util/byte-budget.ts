@@ -19,14 +19,18 @@ export class ByteBudget {
       await new Promise<void>((resolve, reject) => {
         const entry = { bytes: need, resolve };
         this.waiting.push(entry);
-        signal?.addEventListener('abort', () => {
-          const index = this.waiting.indexOf(entry);
-          if (index >= 0) {
-            this.waiting.splice(index, 1);
-            reject(signal.reason);
-            this.wake();
-          }
-        }, { once: true });
+        signal?.addEventListener(
+          'abort',
+          () => {
+            const index = this.waiting.indexOf(entry);
+            if (index >= 0) {
+              this.waiting.splice(index, 1);
+              reject(signal.reason);
+              this.wake();
+            }
+          },
+          { once: true },
+        );
       });
     }
     let released = false;

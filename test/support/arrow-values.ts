@@ -6,7 +6,8 @@ export function rawValue(vector: Vector, index: number): unknown {
   let offset = index;
   for (const data of vector.data) {
     if (offset < data.length) {
-      if (data.nullCount > 0 && data.nullBitmap && !((data.nullBitmap[(data.offset + offset) >> 3]! >> ((data.offset + offset) & 7)) & 1)) return null;
+      if (data.nullCount > 0 && data.nullBitmap && !((data.nullBitmap[(data.offset + offset) >> 3]! >> ((data.offset + offset) & 7)) & 1))
+        return null;
       const values = data.values as ArrayLike<unknown>;
       return values[data.offset + offset];
     }

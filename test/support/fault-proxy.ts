@@ -232,12 +232,15 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         req.resume();
         const status = rule.status ?? 503;
         const code = rule.code ?? (status === 503 ? 'SlowDown' : status === 500 ? 'InternalError' : 'ServiceUnavailable');
-        const message = rule.message ?? (code === 'SlowDown' ? 'Please reduce your request rate.' : 'We encountered an internal error. Please try again.');
+        const message =
+          rule.message ??
+          (code === 'SlowDown' ? 'Please reduce your request rate.' : 'We encountered an internal error. Please try again.');
         const requestId = `faultproxy${requests.length}`;
-        const body = info.method === 'HEAD'
-          ? ''
-          : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>` +
-            `<Resource>${escapeXml(info.path)}</Resource><RequestId>${requestId}</RequestId></Error>`;
+        const body =
+          info.method === 'HEAD'
+            ? ''
+            : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>` +
+              `<Resource>${escapeXml(info.path)}</Resource><RequestId>${requestId}</RequestId></Error>`;
         entry.status = status;
         entry.bytes = Buffer.byteLength(body);
         res.writeHead(status, {
@@ -293,7 +296,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       const status = upRes.statusCode ?? 502;
       entry.status = status;
       const headers = withoutHopByHop(upRes.rawHeaders);
-      const limit = rule?.action === 'reset' ? rule.afterBytes ?? 0 : rule?.action === 'truncate' ? rule.bytes : undefined;
+      const limit = rule?.action === 'reset' ? (rule.afterBytes ?? 0) : rule?.action === 'truncate' ? rule.bytes : undefined;
       const hasBody = req.method !== 'HEAD' && status !== 204 && status !== 304;
       if (!rule || !hasBody || (rule.action !== 'reset' && rule.action !== 'truncate')) {
         if (rule) delete entry.fault; // a fault that needs a body does not apply to this response
@@ -305,7 +308,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       const declared = Number(headerValue(headers, 'content-length') ?? NaN);
       // Cut at `limit`, or half the body for a truncation without a size.
       const cut = Math.max(0, limit ?? (Number.isFinite(declared) ? Math.floor(declared / 2) : 0));
-      if (rule.action === 'truncate' && rule.declared === 'sent') setHeader(headers, 'Content-Length', String(Math.min(cut, Number.isFinite(declared) ? declared : cut)));
+      if (rule.action === 'truncate' && rule.declared === 'sent')
+        setHeader(headers, 'Content-Length', String(Math.min(cut, Number.isFinite(declared) ? declared : cut)));
       res.writeHead(status, upRes.statusMessage, headers);
 
       let sent = 0;

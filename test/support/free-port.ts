@@ -42,10 +42,7 @@ export interface WaitForOptions {
  * resolves with that value. A condition that throws counts as "not yet"; the
  * last such error is mentioned when the wait times out.
  */
-export async function waitFor<T>(
-  condition: () => T | Promise<T>,
-  options: WaitForOptions = {},
-): Promise<NonNullable<T>> {
+export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitForOptions = {}): Promise<NonNullable<T>> {
   const { timeout = 10_000, interval = 50, signal } = options;
   const deadline = Date.now() + timeout;
   let lastError: unknown;

@@ -203,16 +203,12 @@ export function connectPlugin(address: string): PluginClient {
     },
 
     async getName(options?: grpc.CallOptions) {
-      const res = await unary<InstanceType<typeof v3.GetName.Response>>((cb) =>
-        raw.GetName(new v3.GetName.Request(), options ?? {}, cb),
-      );
+      const res = await unary<InstanceType<typeof v3.GetName.Response>>((cb) => raw.GetName(new v3.GetName.Request(), options ?? {}, cb));
       return res.name;
     },
 
     async getVersion() {
-      const res = await unary<InstanceType<typeof v3.GetVersion.Response>>((cb) =>
-        raw.GetVersion(new v3.GetVersion.Request(), cb),
-      );
+      const res = await unary<InstanceType<typeof v3.GetVersion.Response>>((cb) => raw.GetVersion(new v3.GetVersion.Request(), cb));
       return res.version;
     },
 
@@ -653,7 +649,7 @@ export async function startPlugin(opts: StartPluginOptions = {}): Promise<Plugin
         ? `plugin exited before it answered GetName (${JSON.stringify(await exited)})`
         : `plugin did not answer GetName within ${timeout} ms: ${error instanceof Error ? error.message : String(error)}`;
     await stop('SIGKILL');
-    throw new Error(describe(why));
+    throw new Error(describe(why), { cause: error });
   }
 
   return {

@@ -41,7 +41,14 @@ export interface S3TestServer {
 const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
 const PART_SIZE = 16 * 1024 * 1024; // s3api: >= 5 MiB per part, at most 1000 parts
 const READY_TIMEOUT_MS = 60_000;
-const BINARIES = ['swift-proxy-server', 'swift-account-server', 'swift-container-server', 'swift-object-server', 'swift-ring-builder', 'memcached'];
+const BINARIES = [
+  'swift-proxy-server',
+  'swift-account-server',
+  'swift-container-server',
+  'swift-object-server',
+  'swift-ring-builder',
+  'memcached',
+];
 const APT_PACKAGES = ['swift-proxy', 'swift-object', 'swift-container', 'swift-account', 'memcached'];
 
 export async function startS3Server(): Promise<S3TestServer> {
@@ -113,9 +120,7 @@ function makeServer(base: ServerBase): S3TestServer {
           );
           parts.push({ ETag, PartNumber: n });
         }
-        await client.send(
-          new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }),
-        );
+        await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));
       } catch (err) {
         await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId })).catch(() => {});
         throw err;
@@ -144,7 +149,12 @@ function makeServer(base: ServerBase): S3TestServer {
 
 async function missingBinaries(): Promise<string[]> {
   const found = await Promise.all(
-    BINARIES.map((b) => run('sh', ['-c', `command -v ${b}`]).then(() => true, () => false)),
+    BINARIES.map((b) =>
+      run('sh', ['-c', `command -v ${b}`]).then(
+        () => true,
+        () => false,
+      ),
+    ),
   );
   return BINARIES.filter((_, i) => !found[i]);
 }
@@ -294,11 +304,15 @@ async function terminate(child: ChildProcess): Promise<void> {
 /** Reserves n distinct free ports by holding them all open at once, then releases them. */
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
@@ -310,7 +324,10 @@ async function waitReady(children: ChildProcess[], ports: number[]): Promise<voi
   const pending = new Set(ports);
   while (pending.size) {
     const dead = children.find((c) => c.pid === undefined || c.exitCode !== null || c.signalCode !== null);
-    if (dead) throw new Error(`${dead.spawnargs[0]} ${dead.pid === undefined ? 'failed to start' : `exited early (${dead.exitCode ?? dead.signalCode})`}`);
+    if (dead)
+      throw new Error(
+        `${dead.spawnargs[0]} ${dead.pid === undefined ? 'failed to start' : `exited early (${dead.exitCode ?? dead.signalCode})`}`,
+      );
     if (Date.now() > deadline) throw new Error(`Swift not healthy after ${READY_TIMEOUT_MS / 1000}s (ports ${[...pending]})`);
     for (const port of [...pending]) {
       // Timeout: a port grabbed by some other program may accept and never answer.
@@ -356,8 +373,14 @@ devices = ${join(dir, 'devices')}
 mount_check = false
 log_level = WARNING
 `;
-  for (const [server, port] of [['account', p.accountPort], ['container', p.containerPort], ['object', p.objectPort]] as const) {
-    writeFileSync(join(dir, `${server}-server.conf`), `${common(port)}
+  for (const [server, port] of [
+    ['account', p.accountPort],
+    ['container', p.containerPort],
+    ['object', p.objectPort],
+  ] as const) {
+    writeFileSync(
+      join(dir, `${server}-server.conf`),
+      `${common(port)}
 [pipeline:main]
 pipeline = healthcheck ${server}-server
 
@@ -366,9 +389,12 @@ use = egg:swift#${server}
 
 [filter:healthcheck]
 use = egg:swift#healthcheck
-`);
+`,
+    );
   }
-  writeFileSync(join(dir, 'proxy-server.conf'), `${common(p.proxyPort)}
+  writeFileSync(
+    join(dir, 'proxy-server.conf'),
+    `${common(p.proxyPort)}
 [pipeline:main]
 pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server
 
@@ -411,7 +437,8 @@ use = egg:swift#slo
 
 [filter:dlo]
 use = egg:swift#dlo
-`);
+`,
+  );
 }
 
 /**

@@ -117,7 +117,10 @@ function goStateSchema(tableName: string, withVersion: boolean, primaryKey = tru
       ['cq:extension:primary_key_component', 'false'],
       ['cq:extension:type_schema', ''],
     ]);
-  const fields: sdkArrow.Field[] = [new sdkArrow.Field('key', new sdkArrow.Utf8(), true, meta(primaryKey)), new sdkArrow.Field('value', new sdkArrow.Utf8(), true, meta(false))];
+  const fields: sdkArrow.Field[] = [
+    new sdkArrow.Field('key', new sdkArrow.Utf8(), true, meta(primaryKey)),
+    new sdkArrow.Field('value', new sdkArrow.Utf8(), true, meta(false)),
+  ];
   if (withVersion) fields.push(new sdkArrow.Field('version', new sdkArrow.Uint64(), true, meta(false)));
   return new sdkArrow.Schema(
     fields,
@@ -134,7 +137,13 @@ function goStateSchema(tableName: string, withVersion: boolean, primaryKey = tru
 
 /** One record batch of `schema` from plain rows (missing values become nulls), as an IPC stream. */
 function recordBytes(schema: sdkArrow.Schema, rows: Record<string, unknown>[]): Uint8Array {
-  const children = schema.fields.map((field) => sdkArrow.vectorFromArray(rows.map((row) => row[field.name] ?? null), field.type).data[0]!);
+  const children = schema.fields.map(
+    (field) =>
+      sdkArrow.vectorFromArray(
+        rows.map((row) => row[field.name] ?? null),
+        field.type,
+      ).data[0]!,
+  );
   const data = sdkArrow.makeData({ type: new sdkArrow.Struct(schema.fields), length: rows.length, nullCount: 0, children });
   return sdkArrow.tableToIPC(new sdkArrow.Table([new sdkArrow.RecordBatch(schema, data)]), 'stream');
 }
@@ -174,7 +183,9 @@ export async function startStateBackend(options: StartStateBackendOptions = {}):
       const rows = await memdbRows(call.request.table);
       for (let start = 0; start < rows.length; start += ROWS_PER_RESPONSE) {
         // StructRowProxy -> plain values of the requested columns (rows of older schemas may lack some)
-        const plain = rows.slice(start, start + ROWS_PER_RESPONSE).map((row) => Object.fromEntries(schema.fields.map((f) => [f.name, row[f.name]])));
+        const plain = rows
+          .slice(start, start + ROWS_PER_RESPONSE)
+          .map((row) => Object.fromEntries(schema.fields.map((f) => [f.name, row[f.name]])));
         call.write(new v3.Read.Response({ record: recordBytes(schema, plain) }));
         responses++;
       }
@@ -186,7 +197,10 @@ export async function startStateBackend(options: StartStateBackendOptions = {}):
 
   const server = new grpc.Server();
   server.addService(v3.UnimplementedPluginService.definition, handlers as unknown as grpc.UntypedServiceImplementation);
-  server.addService(discovery1.cloudquery.discovery.v1.UnimplementedDiscoveryService.definition, new DiscoveryServer() as unknown as grpc.UntypedServiceImplementation);
+  server.addService(
+    discovery1.cloudquery.discovery.v1.UnimplementedDiscoveryService.definition,
+    new DiscoveryServer() as unknown as grpc.UntypedServiceImplementation,
+  );
   const socketDir = options.network === 'unix' ? await mkdtemp(join(tmpdir(), 'cq-state-')) : undefined;
   const address = socketDir ? `unix://${join(socketDir, 'backend.sock')}` : '127.0.0.1:0';
   const port = await new Promise<number>((resolve, reject) =>

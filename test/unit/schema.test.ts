@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Field, Float32, Float64, Int16, Int32, Int64, Schema, Uint64, Utf8 } from 'apache-arrow';
-import { emptyMerge, mergeSchema, primaryKeys, SchemaConflictError, tableSchema, widen } from '../src/arrow/schema.js';
+import { emptyMerge, mergeSchema, primaryKeys, SchemaConflictError, tableSchema, widen } from '../../src/arrow/schema.js';
 
 const schema = (...fields: Field[]) => new Schema(fields);
 
@@ -10,10 +10,13 @@ describe('schema merge', () => {
     const merged = emptyMerge();
     mergeSchema(merged, 'a.parquet', schema(new Field('id', new Int64(), false)));
     mergeSchema(merged, 'b.parquet', schema(new Field('id', new Int64(), false), new Field('extra', new Utf8(), false)));
-    assert.deepEqual(merged.fields.map((f) => [f.name, String(f.type), f.nullable]), [
-      ['id', 'Int64', false],
-      ['extra', 'Utf8', true],
-    ]);
+    assert.deepEqual(
+      merged.fields.map((f) => [f.name, String(f.type), f.nullable]),
+      [
+        ['id', 'Int64', false],
+        ['extra', 'Utf8', true],
+      ],
+    );
   });
 
   it('makes columns nullable when a later file lacks them', () => {
@@ -38,7 +41,10 @@ describe('schema merge', () => {
     assert.throws(
       () => mergeSchema(merged, 'd/b.parquet', schema(new Field('v', new Utf8()))),
       (err: unknown) =>
-        err instanceof SchemaConflictError && err.column === 'v' && err.message.includes('d/a.parquet') && err.message.includes('d/b.parquet'),
+        err instanceof SchemaConflictError &&
+        err.column === 'v' &&
+        err.message.includes('d/a.parquet') &&
+        err.message.includes('d/b.parquet'),
     );
   });
 });
@@ -60,19 +66,31 @@ describe('table schema', () => {
   it('keeps a file-provided _cq_id and adds nothing', () => {
     const merged = emptyMerge();
     mergeSchema(merged, 'x.parquet', schema(new Field('_cq_id', new Utf8()), new Field('v', new Int64())));
-    assert.deepEqual(tableSchema('x', merged).fields.map((f) => f.name), ['_cq_id', 'v']);
+    assert.deepEqual(
+      tableSchema('x', merged).fields.map((f) => f.name),
+      ['_cq_id', 'v'],
+    );
   });
 });
 
 describe('schema cache', () => {
   it('round-trips a merged schema through its state encoding', async () => {
-    const { encodeMerged, decodeMerged } = await import('../src/arrow/schema.js');
+    const { encodeMerged, decodeMerged } = await import('../../src/arrow/schema.js');
     const merged = emptyMerge();
     mergeSchema(merged, 'a.parquet', schema(new Field('id', new Int64(), false, new Map([['cq:extension:primary_key', 'true']]))));
     mergeSchema(merged, 'b.parquet', schema(new Field('id', new Int64(), false), new Field('x', new Utf8())));
     const back = decodeMerged(encodeMerged(merged))!;
-    assert.deepEqual(back.fields.map((f) => `${f.name}:${f.type}:${f.nullable}:${f.metadata.get('cq:extension:primary_key') ?? ''}`), ['id:Int64:false:true', 'x:Utf8:true:']);
-    assert.deepEqual([...back.firstSeen], [['id', 'a.parquet'], ['x', 'b.parquet']]);
+    assert.deepEqual(
+      back.fields.map((f) => `${f.name}:${f.type}:${f.nullable}:${f.metadata.get('cq:extension:primary_key') ?? ''}`),
+      ['id:Int64:false:true', 'x:Utf8:true:'],
+    );
+    assert.deepEqual(
+      [...back.firstSeen],
+      [
+        ['id', 'a.parquet'],
+        ['x', 'b.parquet'],
+      ],
+    );
     assert.equal(back.files, 2);
     assert.equal(decodeMerged('not base64 ipc'), undefined);
   });
@@ -80,8 +98,14 @@ describe('schema cache', () => {
   it('leaves the merged schema untouched when a file is rejected', () => {
     const merged = emptyMerge();
     mergeSchema(merged, 'a.parquet', schema(new Field('id', new Int64())));
-    assert.throws(() => mergeSchema(merged, 'b.parquet', schema(new Field('new_col', new Utf8()), new Field('id', new Utf8()))), SchemaConflictError);
-    assert.deepEqual(merged.fields.map((f) => f.name), ['id']);
+    assert.throws(
+      () => mergeSchema(merged, 'b.parquet', schema(new Field('new_col', new Utf8()), new Field('id', new Utf8()))),
+      SchemaConflictError,
+    );
+    assert.deepEqual(
+      merged.fields.map((f) => f.name),
+      ['id'],
+    );
     assert.equal(merged.files, 1);
   });
 });

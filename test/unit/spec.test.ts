@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSpec, SpecError, specJsonSchema } from '../src/spec.js';
+import { parseSpec, SpecError, specJsonSchema } from '../../src/spec.js';
 
 function problems(input: unknown): string[] {
   try {
@@ -77,10 +77,19 @@ describe('spec', () => {
   it('names every bad field at once, with a hint for typos', () => {
     const found = problems({ buckets: 'b', rows_per_record: -5, concurrency: 'many', filetype: 'csv', path_style: 'yes' });
     assert.ok(found.includes('unknown field "buckets" (did you mean "bucket"?)'), found.join('|'));
-    assert.ok(found.some((p) => p.startsWith('rows_per_record:')), found.join('|'));
-    assert.ok(found.some((p) => p.startsWith('concurrency:')), found.join('|'));
+    assert.ok(
+      found.some((p) => p.startsWith('rows_per_record:')),
+      found.join('|'),
+    );
+    assert.ok(
+      found.some((p) => p.startsWith('concurrency:')),
+      found.join('|'),
+    );
     assert.ok(found.includes('filetype: must be one of: parquet'), found.join('|'));
-    assert.ok(found.some((p) => p.startsWith('path_style:')), found.join('|'));
+    assert.ok(
+      found.some((p) => p.startsWith('path_style:')),
+      found.join('|'),
+    );
   });
 
   it('rejects contradictory and malformed settings', () => {
@@ -99,7 +108,22 @@ describe('spec', () => {
   it('serves the schema it validates with', () => {
     const schema = JSON.parse(specJsonSchema());
     assert.equal(schema.additionalProperties, false);
-    for (const field of ['bucket', 'region', 'local_profile', 'path_prefix', 'filetype', 'rows_per_record', 'concurrency', 'endpoint', 'path_style', 'local_path', 'access_key_id', 'secret_access_key', 'session_token', 'max_retries']) {
+    for (const field of [
+      'bucket',
+      'region',
+      'local_profile',
+      'path_prefix',
+      'filetype',
+      'rows_per_record',
+      'concurrency',
+      'endpoint',
+      'path_style',
+      'local_path',
+      'access_key_id',
+      'secret_access_key',
+      'session_token',
+      'max_retries',
+    ]) {
       assert.ok(schema.properties[field]?.description, `field ${field} is described`);
     }
   });

@@ -1,16 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bindAddress, FlagError, parseServeFlags } from '../src/server/flags.js';
+import { bindAddress, FlagError, parseServeFlags } from '../../src/server/flags.js';
 
 describe('serve flags', () => {
   it('accepts everything the CloudQuery CLI passes', () => {
     const flags = parseServeFlags([
-      '--log-level', 'debug', '--log-format', 'json', '--network', 'tcp', '--address', '0.0.0.0:7777',
-      '--no-sentry', '--license', '/tmp/license', '--otel-endpoint', 'localhost:4318', '--otel-endpoint-insecure',
+      '--log-level',
+      'debug',
+      '--log-format',
+      'json',
+      '--network',
+      'tcp',
+      '--address',
+      '0.0.0.0:7777',
+      '--no-sentry',
+      '--license',
+      '/tmp/license',
+      '--otel-endpoint',
+      'localhost:4318',
+      '--otel-endpoint-insecure',
     ]);
     assert.deepEqual(flags, {
-      address: '0.0.0.0:7777', network: 'tcp', logLevel: 'debug', logFormat: 'json', noSentry: true,
-      license: '/tmp/license', otelEndpoint: 'localhost:4318', otelEndpointInsecure: true, unknown: [],
+      address: '0.0.0.0:7777',
+      network: 'tcp',
+      logLevel: 'debug',
+      logFormat: 'json',
+      noSentry: true,
+      license: '/tmp/license',
+      otelEndpoint: 'localhost:4318',
+      otelEndpointInsecure: true,
+      unknown: [],
     });
     assert.equal(bindAddress(flags), '0.0.0.0:7777');
   });

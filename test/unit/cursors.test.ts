@@ -1,9 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { advance, formatRfc3339Nano, parseRfc3339, readTableState, selectNew, stateKeys, writeTableState, type TableState } from '../src/state/cursors.js';
+import {
+  advance,
+  formatRfc3339Nano,
+  parseRfc3339,
+  readTableState,
+  selectNew,
+  stateKeys,
+  writeTableState,
+  type TableState,
+} from '../../src/state/cursors.js';
 
 const T0 = Date.parse('2024-05-01T10:11:12Z');
-const obj = (key: string, secondsAfter: number, etag = `"${key}"`) => ({ key, size: 10, etag, lastModified: new Date(T0 + secondsAfter * 1000) });
+const obj = (key: string, secondsAfter: number, etag = `"${key}"`) => ({
+  key,
+  size: 10,
+  etag,
+  lastModified: new Date(T0 + secondsAfter * 1000),
+});
 
 describe('state keys and format', () => {
   it('uses the Go plugin key, and separate keys per shard', () => {
@@ -25,7 +39,10 @@ describe('state keys and format', () => {
     const keys = stateKeys('b', 't');
     const state: TableState = { cursor: T0, synced: new Map([['a', '"1"']]), schema: 'QUJD' };
     writeTableState((k, v) => kv.set(k, v), keys, state);
-    assert.deepEqual(readTableState((k) => kv.get(k), keys), state);
+    assert.deepEqual(
+      readTableState((k) => kv.get(k), keys),
+      state,
+    );
   });
 });
 
@@ -33,7 +50,11 @@ describe('selecting and advancing', () => {
   it('syncs everything the first time, then only what is new', () => {
     const objects = [obj('a', 0), obj('b', 5)];
     assert.deepEqual(selectNew(objects, {}), objects);
-    const state = advance({}, objects.map((object) => ({ object, done: true })), objects);
+    const state = advance(
+      {},
+      objects.map((object) => ({ object, done: true })),
+      objects,
+    );
     assert.equal(state.cursor, T0 + 5000);
     assert.deepEqual(selectNew(objects, state), []);
     const newer = obj('c', 9);
@@ -61,7 +82,15 @@ describe('selecting and advancing', () => {
 
   it('does not move past an object that failed, and remembers the done ones after it', () => {
     const [a, b, c] = [obj('a', 1), obj('b', 2), obj('c', 3)];
-    const state = advance({}, [{ object: a, done: true }, { object: b, done: false }, { object: c, done: true }], [a, b, c]);
+    const state = advance(
+      {},
+      [
+        { object: a, done: true },
+        { object: b, done: false },
+        { object: c, done: true },
+      ],
+      [a, b, c],
+    );
     assert.equal(state.cursor, T0 + 1000);
     assert.deepEqual(selectNew([a, b, c], state), [b]);
     const none = advance({}, [{ object: a, done: false }], [a]);
@@ -81,7 +110,14 @@ describe('selecting and advancing', () => {
 
   it('forgets remembered objects once the cursor passes them', () => {
     const [a, b] = [obj('a', 5), obj('b', 5)];
-    const s1 = advance({}, [{ object: a, done: true }, { object: b, done: true }], [a, b]);
+    const s1 = advance(
+      {},
+      [
+        { object: a, done: true },
+        { object: b, done: true },
+      ],
+      [a, b],
+    );
     assert.equal(s1.synced?.size, 2);
     const c = obj('c', 9);
     const s2 = advance(s1, [{ object: c, done: true }], [a, b, c]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { groupTables, isDataKey, ownsKey, tableFilter, tableNameForKey } from '../src/discover.js';
+import { groupTables, isDataKey, ownsKey, tableFilter, tableNameForKey } from '../../src/discover.js';
 
 const object = (key: string) => ({ key, size: 1, lastModified: new Date(0), etag: '"e"' });
 
@@ -29,14 +29,19 @@ describe('table names', () => {
 
   it('groups files of one directory into one table, sorted', () => {
     const { tables, unnamed } = groupTables(
-      ['reports/2024/b.parquet', 'reports/2024/a.parquet', 'x.parquet', 'notes.txt', '--.parquet', 'reports/2024/sub/c.parquet'].map(object),
+      ['reports/2024/b.parquet', 'reports/2024/a.parquet', 'x.parquet', 'notes.txt', '--.parquet', 'reports/2024/sub/c.parquet'].map(
+        object,
+      ),
       'parquet',
     );
-    assert.deepEqual(tables.map((t) => [t.name, t.objects.map((o) => o.key)]), [
-      ['reports_2024', ['reports/2024/a.parquet', 'reports/2024/b.parquet']],
-      ['reports_2024_sub', ['reports/2024/sub/c.parquet']],
-      ['x', ['x.parquet']],
-    ]);
+    assert.deepEqual(
+      tables.map((t) => [t.name, t.objects.map((o) => o.key)]),
+      [
+        ['reports_2024', ['reports/2024/a.parquet', 'reports/2024/b.parquet']],
+        ['reports_2024_sub', ['reports/2024/sub/c.parquet']],
+        ['x', ['x.parquet']],
+      ],
+    );
     assert.deepEqual(unnamed, ['--.parquet']);
   });
 });
