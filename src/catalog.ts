@@ -12,10 +12,15 @@ import {
   tableSchema,
   type MergedSchema,
 } from './arrow/schema.js';
-import { openParquet, ParquetFormatError } from './formats/parquet.js';
+import { isPermanent, isPerObjectError, toObjectError } from './errors.js';
+import { formatFor } from './formats/index.js';
+import type { FileFormat } from './formats/types.js';
 import type { ResolvedSpec } from './spec.js';
+import { openStore } from './store/index.js';
+import type { ShardRef } from './state/cursors.js';
 import { TailCache, withTailCache } from './store/tail-cache.js';
-import { ObjectError, type ObjectInfo, type Store } from './store/types.js';
+import type { ObjectInfo, Store } from './store/types.js';
+import type { ByteBudget } from './util/byte-budget.js';
 import { mapLimit } from './util/limit.js';
 
 export interface SkippedObject {
@@ -28,8 +33,8 @@ export interface SkippedObject {
 
 export interface FileFooter {
   schema: Schema;
-  numRows: number;
-  numRowGroups: number;
+  /** Rows the file declares, where its format tells without reading it. */
+  numRows?: number;
 }
 
 export interface SelectedTable extends DiscoveredTable {
@@ -50,8 +55,7 @@ export interface TablePlan {
 export interface CatalogRequest {
   tables: string[];
   skipTables: string[];
-  shard?: { num: number; total: number };
-  signal?: AbortSignal;
+  shard?: ShardRef;
 }
 
 /** One table to plan: the objects to read, and what else decides its schema. */
@@ -77,14 +81,26 @@ export interface CatalogResult {
   skipped: SkippedObject[];
 }
 
+interface FooterJob {
+  table: string;
+  object: ObjectInfo;
+  /** Read by the sync (its failures are reported), or only shaping the schema. */
+  read: boolean;
+}
+
 export class Catalog {
   readonly tails = new TailCache();
+  readonly format: FileFormat;
   private readonly footers = new Map<string, FileFooter>();
 
   constructor(
     readonly store: Store,
     readonly spec: ResolvedSpec,
-  ) {}
+    /** Bounds the file bytes the readers hold at once (the source's, shared by every sync). */
+    readonly budget: ByteBudget,
+  ) {
+    this.format = formatFor(spec.filetype);
+  }
 
   /** Every object under the prefix, in key order. */
   async listAll(signal?: AbortSignal): Promise<ObjectInfo[]> {
@@ -93,7 +109,6 @@ export class Catalog {
     return all;
   }
 
-  /** The tables selected by the request, grouped but without footers read. */
   /** The tables the request selected; with a shard, `objects` holds only the keys this shard owns. */
   select(objects: ObjectInfo[], request: CatalogRequest): { tables: SelectedTable[]; skipped: SkippedObject[] } {
     const discovery = groupTables(objects, this.spec.filetype);
@@ -108,57 +123,28 @@ export class Catalog {
   /** Reads the footers the tables need (cached) and merges each table's schema. */
   async plan(inputs: PlanInput[], signal?: AbortSignal): Promise<CatalogResult> {
     const skipped: SkippedObject[] = [];
-    // Per table, in key order: the objects to read and those that only shape the schema.
-    const ordered = inputs.map((t) => {
-      const extra = new Set(t.schemaExtra ?? []);
-      return [...t.objects, ...extra]
-        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-        .map((object) => ({ object, read: !extra.has(object) }));
-    });
-    const jobs = inputs.flatMap((t, i) => ordered[i]!.map((entry) => ({ table: t.name, ...entry })));
-    const footers = await mapLimit(jobs, this.spec.concurrency, async ({ table, object, read }) => {
-      try {
-        return await this.footer(object, signal);
-      } catch (err) {
-        if (signal?.aborted || !isPerObjectError(err)) throw err;
-        if (read) skipped.push({ key: object.key, table, reason: (err as Error).message, permanent: isPermanent(err) });
-        return undefined;
-      }
-    });
-
+    const jobs = inputs.map(footerJobs);
+    const footers = await this.readFooters(jobs.flat(), skipped, signal);
     const plans: TablePlan[] = [];
-    let index = 0;
     for (const [n, input] of inputs.entries()) {
-      const merged: MergedSchema = input.base
-        ? { fields: [...input.base.fields], firstSeen: new Map(input.base.firstSeen), files: input.base.files }
-        : emptyMerge();
-      const files: TablePlan['files'] = [];
-      for (const { object, read } of ordered[n]!) {
-        const footer = footers[index++];
-        if (!footer) continue;
-        try {
-          mergeSchema(merged, object.key, footer.schema);
-          if (read) files.push({ object, footer });
-        } catch (err) {
-          if (!(err instanceof SchemaConflictError)) throw err;
-          if (read) skipped.push({ key: object.key, table: input.name, reason: err.message, permanent: true });
-        }
-      }
-      for (const object of merged.files === 0 ? (input.schemaOnly ?? []) : []) {
-        const footer = await this.footer(object, signal).catch((err: unknown) => {
-          if (signal?.aborted || !isPerObjectError(err)) throw err;
-          return undefined;
-        });
-        if (!footer) continue;
-        mergeSchema(merged, object.key, footer.schema);
-        break;
-      }
+      const merged = await this.mergeTable(input, jobs[n]!, footers, skipped, signal);
       // Without a single readable file there is no schema to offer.
-      if (merged.files === 0) continue;
-      const schema = tableSchema(input.name, merged);
-      plans.push({ name: input.name, schema, merged, generateCqId: generatesCqId(merged), primaryKeys: primaryKeys(schema), files });
+      if (merged.schema.files === 0) continue;
+      const schema = tableSchema(input.name, merged.schema);
+      plans.push({
+        name: input.name,
+        schema,
+        merged: merged.schema,
+        generateCqId: generatesCqId(merged.schema),
+        primaryKeys: primaryKeys(schema),
+        files: merged.files,
+      });
     }
     return { tables: plans, skipped };
+  }
+
+  close(): void {
+    this.store.close();
   }
 
   /** Opens an object for reading, with its footer bytes served from the cache when present. */
@@ -166,29 +152,83 @@ export class Catalog {
     return withTailCache(this.store.open(object), object, this.tails);
   }
 
+  /** Footers of every job, read in parallel; undefined where the file could not be read. */
+  private async readFooters(jobs: FooterJob[], skipped: SkippedObject[], signal?: AbortSignal): Promise<Map<FooterJob, FileFooter>> {
+    const footers = new Map<FooterJob, FileFooter>();
+    await mapLimit(jobs, this.spec.concurrency, async (job) => {
+      try {
+        footers.set(job, await this.footer(job.object, signal));
+      } catch (err) {
+        if (signal?.aborted || !isPerObjectError(err)) throw err;
+        if (job.read) skipped.push({ key: job.object.key, table: job.table, reason: (err as Error).message, permanent: isPermanent(err) });
+      }
+    });
+    return footers;
+  }
+
+  /** One table's merged schema and its readable files; files that do not merge are skipped. */
+  private async mergeTable(
+    input: PlanInput,
+    jobs: FooterJob[],
+    footers: Map<FooterJob, FileFooter>,
+    skipped: SkippedObject[],
+    signal?: AbortSignal,
+  ) {
+    const merged: MergedSchema = input.base
+      ? { fields: [...input.base.fields], firstSeen: new Map(input.base.firstSeen), files: input.base.files }
+      : emptyMerge();
+    const files: TablePlan['files'] = [];
+    for (const job of jobs) {
+      const footer = footers.get(job);
+      if (!footer) continue;
+      try {
+        mergeSchema(merged, job.object.key, footer.schema);
+        if (job.read) files.push({ object: job.object, footer });
+      } catch (err) {
+        if (!(err instanceof SchemaConflictError)) throw err;
+        if (job.read) skipped.push({ key: job.object.key, table: input.name, reason: err.message, permanent: true });
+      }
+    }
+    if (merged.files === 0) await this.firstReadableSchema(merged, input.schemaOnly ?? [], signal);
+    return { schema: merged, files };
+  }
+
+  /** Merges the first readable footer of `candidates`, read one at a time (failures not reported). */
+  private async firstReadableSchema(merged: MergedSchema, candidates: ObjectInfo[], signal?: AbortSignal): Promise<void> {
+    for (const object of candidates) {
+      const footer = await this.footer(object, signal).catch((err: unknown) => {
+        if (signal?.aborted || !isPerObjectError(err)) throw err;
+        return undefined;
+      });
+      if (!footer) continue;
+      mergeSchema(merged, object.key, footer.schema);
+      return;
+    }
+  }
+
   private async footer(object: ObjectInfo, signal?: AbortSignal): Promise<FileFooter> {
     const id = `${object.key}\u0000${object.etag}`;
     const cached = this.footers.get(id);
     if (cached) return cached;
-    let file;
-    try {
-      file = await openParquet(this.source(object), signal);
-    } catch (err) {
-      if (err instanceof ParquetFormatError) throw new ObjectError(`${this.store.uri(object.key)}: ${err.message}`, object.key, 'corrupt');
-      throw err;
-    }
-    const footer = { schema: file.schema, numRows: file.numRows, numRowGroups: file.numRowGroups };
+    const file = await this.format
+      .open(this.source(object), { signal, budget: this.budget })
+      .catch((err: unknown) => Promise.reject(toObjectError(err, this.store.uri(object.key), object.key)));
+    const footer = { schema: file.schema, numRows: file.numRows };
     file.close();
     this.footers.set(id, footer);
     return footer;
   }
 }
 
-export function isPerObjectError(err: unknown): boolean {
-  return err instanceof ObjectError || err instanceof ParquetFormatError;
+/** Opens the spec's store and a catalog over it; closing the catalog closes the store. */
+export async function openCatalog(spec: ResolvedSpec, budget: ByteBudget): Promise<Catalog> {
+  return new Catalog(await openStore(spec), spec, budget);
 }
 
-/** A problem with the object's content, which retrying will not fix (until the object changes). */
-export function isPermanent(err: unknown): boolean {
-  return err instanceof ParquetFormatError || (err instanceof ObjectError && (err.reason === 'corrupt' || err.reason === 'schema'));
+/** A table's objects to read and those that only shape its schema, in key order. */
+function footerJobs(input: PlanInput): FooterJob[] {
+  const extra = new Set(input.schemaExtra ?? []);
+  return [...input.objects, ...extra]
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((object) => ({ table: input.name, object, read: !extra.has(object) }));
 }

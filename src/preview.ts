@@ -1,41 +1,41 @@
 // `preview`: what a sync with this spec would produce, without CloudQuery: tables, columns and types,
 // row counts (from the footers) and a few sample rows. The quickest check of a spec before a sync.
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { DataType, type RecordBatch } from 'apache-arrow';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { RecordEncoder } from './arrow/records.js';
 import { CQ_ID, CQ_PARENT_ID } from './arrow/schema.js';
-import { Catalog, type TablePlan } from './catalog.js';
-import { openParquet } from './formats/parquet.js';
+import { openCatalog, type Catalog, type TablePlan } from './catalog.js';
+import { errorMessage, toObjectError } from './errors.js';
+import { READ_BUDGET_BYTES } from './source.js';
 import { parseSpec, SpecError } from './spec.js';
-import { openStore } from './store/index.js';
+import { ByteBudget } from './util/byte-budget.js';
 
 interface PreviewArgs {
   spec: unknown;
   rows: number;
 }
 
-function parseArgs(args: string[]): PreviewArgs {
-  let spec: unknown;
-  let rows = 5;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const value = args[i + 1];
-    if (arg === '--spec' && value) {
-      spec = specFromYaml(readFileSync(value, 'utf8'));
-      i++;
-    } else if (arg === '--spec-inline' && value) {
-      spec = specFromYaml(value);
-      i++;
-    } else if (arg === '--rows' && value && /^\d+$/.test(value)) {
-      rows = Number(value);
-      i++;
-    } else {
-      throw new SpecError([`preview: unexpected argument "${arg}"; use --spec FILE or --spec-inline '{...}' [--rows N]`]);
-    }
+const PREVIEW_USAGE = "use --spec FILE or --spec-inline '{...}' [--rows N]";
+
+function parsePreviewArgs(args: string[]): PreviewArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { spec: { type: 'string' }, 'spec-inline': { type: 'string' }, rows: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new SpecError([`preview: ${errorMessage(err)}; ${PREVIEW_USAGE}`]);
   }
-  if (spec === undefined) throw new SpecError(['preview: give a spec with --spec FILE or --spec-inline']);
-  return { spec, rows };
+  if (values.rows !== undefined && !/^\d+$/.test(values.rows))
+    throw new SpecError([`preview: --rows takes a whole number, not "${values.rows}"`]);
+  const text = values.spec !== undefined ? readFileSync(values.spec, 'utf8') : values['spec-inline'];
+  if (text === undefined) throw new SpecError([`preview: give a spec: ${PREVIEW_USAGE}`]);
+  return { spec: specFromYaml(text), rows: values.rows === undefined ? 5 : Number(values.rows) };
 }
 
 /**
@@ -60,14 +60,14 @@ export async function runPreview(args: string[]): Promise<number> {
   let parsed: PreviewArgs;
   let spec;
   try {
-    parsed = parseArgs(args);
+    parsed = parsePreviewArgs(args);
     spec = parseSpec(parsed.spec);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
   }
-  const store = await openStore(spec);
-  const catalog = new Catalog(store, spec);
+  const catalog = await openCatalog(spec, new ByteBudget(READ_BUDGET_BYTES));
+  const store = catalog.store;
   const out = (line = '') => process.stdout.write(line + '\n');
   try {
     const objects = await catalog.listAll();
@@ -76,8 +76,7 @@ export async function runPreview(args: string[]): Promise<number> {
     out(`Store: ${store.location}${spec.pathPrefix ? `, prefix "${spec.pathPrefix}"` : ''}`);
     out(`${objects.length} objects listed, ${tables.length} tables\n`);
     for (const table of tables) {
-      const rows = table.files.reduce((n, f) => n + f.footer.numRows, 0);
-      out(`Table ${table.name}: ${table.files.length} file(s), ${rows} rows`);
+      out(`Table ${table.name}: ${table.files.length} file(s), ${rowCount(table)}`);
       for (const field of table.schema.fields) {
         const notes = [
           field.nullable ? '' : 'not null',
@@ -99,20 +98,33 @@ export async function runPreview(args: string[]): Promise<number> {
     process.stderr.write(`preview failed: ${(err as Error).message}\n`);
     return 1;
   } finally {
-    store.close();
+    catalog.close();
   }
 }
 
+/** "N rows" from what the files declare, or "rows unknown until read" where a format cannot tell. */
+function rowCount(table: TablePlan): string {
+  let rows = 0;
+  for (const { footer } of table.files) {
+    if (footer.numRows === undefined) return 'rows unknown until read';
+    rows += footer.numRows;
+  }
+  return `${rows} rows`;
+}
+
 async function sampleRows(catalog: Catalog, table: TablePlan, count: number): Promise<string[]> {
-  const file = await openParquet(catalog.source(table.files[0]!.object));
+  const { object } = table.files[0]!;
   const encoder = new RecordEncoder(table.schema, { rowsPerRecord: count, generateCqId: table.generateCqId, deterministicKeys: [] });
   try {
-    for await (const batch of file.batches(count)) {
-      return rowsOf(encoder.conform(batch), count);
+    const file = await catalog.format.open(catalog.source(object), { budget: catalog.budget });
+    try {
+      for await (const batch of file.batches({ maxRows: count, rowMultiple: 1 })) return rowsOf(encoder.conform(batch), count);
+      return [];
+    } finally {
+      file.close();
     }
-    return [];
-  } finally {
-    file.close();
+  } catch (err) {
+    throw toObjectError(err, catalog.store.uri(object.key), object.key);
   }
 }
 

@@ -4,7 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { tableFromIPC } from 'apache-arrow';
-import { encodeSchema, openStateBackend, stateTableSchema, type StateBackend } from '../src/state/backend.js';
+import { schemaOnlyIpc } from '../src/arrow/ipc.js';
+import { openStateBackend } from '../src/state/backend.js';
+import type { SyncState } from '../src/state/state.js';
+import { stateTableSchema } from '../src/state/table.js';
 import { freePort } from './support/free-port.js';
 import { startStateBackend, type StateBackendServer } from './support/state-backend.js';
 
@@ -15,7 +18,7 @@ const newTable = () => `cq_state_s3_${++tableCount}`;
 
 const open = (tableName: string) => openStateBackend({ connection: backend.connection, tableName });
 
-async function withClient<T>(tableName: string, body: (state: StateBackend) => Promise<T>): Promise<T> {
+async function withClient<T>(tableName: string, body: (state: SyncState) => Promise<T>): Promise<T> {
   const state = await open(tableName);
   try {
     return await body(state);
@@ -265,7 +268,7 @@ describe('state backend client', () => {
 
 describe('state table wire format', () => {
   it("is the Go SDK's state.Table(name).ToArrowSchema()", () => {
-    const schema = tableFromIPC(encodeSchema(stateTableSchema('cq_state_s3'))).schema;
+    const schema = tableFromIPC(schemaOnlyIpc(stateTableSchema('cq_state_s3'))).schema;
     assert.deepEqual(
       schema.fields.map((f) => [f.name, String(f.type), f.nullable, f.metadata.get('cq:extension:primary_key')]),
       [

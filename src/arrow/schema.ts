@@ -1,7 +1,8 @@
 // Table schemas: the Arrow schema CloudQuery sees for a table, built from the files' own schemas.
 // Files of one table may drift compatibly (columns added, integers/floats widened); their schemas merge
 // into one. A truly incompatible file is reported with both keys and the column.
-import { DataType, Field, FixedSizeBinary, Float64, Int64, RecordBatchReader, RecordBatchStreamWriter, Schema, Type } from 'apache-arrow';
+import { DataType, Field, FixedSizeBinary, Float64, Int64, Schema, Type } from 'apache-arrow';
+import { schemaOfIpc, schemaOnlyIpc } from './ipc.js';
 
 export const CQ_ID = '_cq_id';
 export const CQ_PARENT_ID = '_cq_parent_id';
@@ -63,17 +64,12 @@ export function encodeMerged(merged: MergedSchema): string {
       [MD_FILES, String(merged.files)],
     ]),
   );
-  const writer = new RecordBatchStreamWriter();
-  writer.reset(undefined, schema);
-  writer.finish();
-  return Buffer.from(writer.toUint8Array(true)).toString('base64');
+  return Buffer.from(schemaOnlyIpc(schema)).toString('base64');
 }
 
 export function decodeMerged(encoded: string): MergedSchema | undefined {
   try {
-    const reader = RecordBatchReader.from(Buffer.from(encoded, 'base64'));
-    reader.open();
-    const schema = reader.schema;
+    const schema = schemaOfIpc(Buffer.from(encoded, 'base64'));
     return {
       fields: [...schema.fields],
       firstSeen: new Map(Object.entries(JSON.parse(schema.metadata.get(MD_FIRST_SEEN) ?? '{}') as Record<string, string>)),

@@ -41,25 +41,5 @@ export function newStats(): StoreStats {
   return { listRequests: 0, getRequests: 0, bytesRead: 0 };
 }
 
-/** An error about the store itself (bucket, credentials, endpoint), already worded for the user. */
-export class StoreError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'not_found' | 'access_denied' | 'wrong_region' | 'unreachable' | 'credentials' | 'other',
-  ) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}
-
-/** An error reading one object: the sync reports it and goes on with the other objects. */
-export class ObjectError extends Error {
-  constructor(
-    message: string,
-    readonly key: string,
-    readonly reason: 'gone' | 'changed' | 'corrupt' | 'read_failed' | 'schema',
-  ) {
-    super(message);
-    this.name = 'ObjectError';
-  }
-}
+// The error types live in src/errors.ts; re-exported here for the stores that raise them.
+export { ObjectError, StoreError } from '../errors.js';

@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { pluginV3 } from '@cloudquery/plugin-pb-javascript';
 import { tableFromIPC, type RecordBatch, type Schema } from 'apache-arrow';
 import { freePort, sleep, waitFor } from './free-port.js';
+import { readRepeatedInt32 } from '../../src/util/protobuf-wire.js';
 
 export { freePort, sleep, waitFor };
 
@@ -410,52 +411,9 @@ export function tableName(schema: Schema): string {
   return schema.metadata.get('cq:table_name') ?? '';
 }
 
-/**
- * Decodes a discovery.v1 GetVersions.Response: field 1 is `repeated int32
- * versions`, packed or not. Unknown fields are skipped.
- */
+/** Decodes a discovery.v1 GetVersions.Response: field 1 is `repeated int32 versions`, packed or not. */
 export function decodeGetVersionsResponse(bytes: Uint8Array): number[] {
-  const versions: number[] = [];
-  let pos = 0;
-  const readVarint = (end: number): bigint => {
-    let value = 0n;
-    let shift = 0n;
-    for (;;) {
-      if (pos >= end) throw new Error('GetVersions reply: truncated varint');
-      const byte = bytes[pos++]!;
-      value |= BigInt(byte & 0x7f) << shift;
-      if ((byte & 0x80) === 0) return value;
-      shift += 7n;
-      if (shift > 63n) throw new Error('GetVersions reply: varint too long');
-    }
-  };
-  const toInt32 = (v: bigint) => Number(BigInt.asIntN(32, v));
-  while (pos < bytes.length) {
-    const key = readVarint(bytes.length);
-    const field = Number(key >> 3n);
-    const wireType = Number(key & 7n);
-    if (field === 1 && wireType === 0) {
-      versions.push(toInt32(readVarint(bytes.length)));
-    } else if (field === 1 && wireType === 2) {
-      const length = Number(readVarint(bytes.length));
-      const end = pos + length;
-      if (end > bytes.length) throw new Error('GetVersions reply: truncated packed field');
-      while (pos < end) versions.push(toInt32(readVarint(end)));
-    } else if (wireType === 0) {
-      readVarint(bytes.length);
-    } else if (wireType === 1) {
-      pos += 8;
-    } else if (wireType === 2) {
-      const length = Number(readVarint(bytes.length)); // read before `pos +=`: readVarint moves pos
-      pos += length;
-    } else if (wireType === 5) {
-      pos += 4;
-    } else {
-      throw new Error(`GetVersions reply: unsupported wire type ${wireType}`);
-    }
-    if (pos > bytes.length) throw new Error('GetVersions reply: truncated field');
-  }
-  return versions;
+  return readRepeatedInt32(bytes, 1);
 }
 
 // ---------------------------------------------------------------------------

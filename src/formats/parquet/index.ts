@@ -1,0 +1,104 @@
+// Parquet as a FileFormat: the footer first (one ranged GET of the tail, usually), then one row group
+// at a time, fetched whole in JavaScript (the next one prefetched while the current one decodes) and
+// decoded from memory. A read that fails after retries fails the file before any row of that row
+// group is emitted, and the budget bounds the row groups held at once across every file.
+import type { RecordBatch } from 'apache-arrow';
+import type { ByteSource } from '../../store/types.js';
+import type { ByteBudget } from '../../util/byte-budget.js';
+import type { BatchOptions, FileFormat, FileReader, OpenOptions } from '../types.js';
+import { openDecoder, Segments, type DecoderFile } from './decoder.js';
+import { readFooter, rowGroupRanges, type RowGroupRange } from './footer.js';
+
+/**
+ * A row group is charged DECODE_FOOTPRINT times its compressed size against the budget: the decoder
+ * holds about four times the compressed bytes in WebAssembly memory while it decodes, plus the
+ * fetched bytes themselves.
+ */
+const DECODE_FOOTPRINT = 5;
+/** The next row group is prefetched while the current one decodes only up to this size. */
+const PREFETCH_MAX_BYTES = 16 * 1024 * 1024;
+/** Decoded bytes per batch (estimated from the footer): memory grows with bytes, not rows. 2 MiB measured
+ * better than 8 MiB on both peak RSS (381 vs 423 MB on a 1 GB file) and throughput. */
+const TARGET_BATCH_BYTES = 2 * 1024 * 1024;
+
+export const parquetFormat: FileFormat = { name: 'parquet', open: openParquet };
+
+/** Reads the footer and returns the file's Arrow schema, sizes, and a reader of its batches. */
+export async function openParquet(source: ByteSource, options: OpenOptions): Promise<FileReader & { numRows: number }> {
+  const footer = await readFooter(source, options.signal);
+  const ranges = rowGroupRanges(footer, source.size);
+  const segments = new Segments(source);
+  segments.add(footer);
+  const file = await openDecoder(segments);
+  const reader = { source, segments, ranges, file, budget: options.budget };
+  return {
+    schema: file.schema,
+    numRows: file.numRows,
+    batches: (batchOptions) => readBatches(reader, { ...batchOptions, signal: batchOptions.signal ?? options.signal }),
+    close: () => file.free(),
+  };
+}
+
+interface OpenFile {
+  source: ByteSource;
+  segments: Segments;
+  ranges: RowGroupRange[];
+  file: DecoderFile;
+  budget: ByteBudget;
+}
+
+interface FetchedGroup {
+  segment: { start: number; bytes: Uint8Array };
+  release: () => void;
+}
+
+async function fetchGroup({ source, ranges, budget }: OpenFile, index: number, signal?: AbortSignal): Promise<FetchedGroup> {
+  const { start, end } = ranges[index]!;
+  const release = await budget.acquire(DECODE_FOOTPRINT * (end - start), signal);
+  try {
+    return { segment: { start, bytes: await source.read(start, end, signal) }, release };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+async function* readBatches(open: OpenFile, options: BatchOptions): AsyncGenerator<RecordBatch> {
+  const { ranges, segments, file } = open;
+  const { signal } = options;
+  let next = ranges.length > 0 ? fetchGroup(open, 0, signal) : undefined;
+  try {
+    for (let index = 0; index < ranges.length; index++) {
+      const { segment, release } = await next!;
+      const hasNext = index + 1 < ranges.length;
+      const small = hasNext && ranges[index + 1]!.end - ranges[index + 1]!.start <= PREFETCH_MAX_BYTES;
+      next = small ? fetchGroup(open, index + 1, signal) : undefined;
+      // A prefetch that fails while this group decodes is reported when its turn comes.
+      next?.catch(() => {});
+      segments.add(segment);
+      try {
+        yield* file.rowGroup(index, groupBatchSize(ranges[index]!, options.maxRows, options.rowMultiple), signal);
+        if (segments.failure) throw segments.failure;
+        // A large next row group is fetched only once this one is decoded: two at once cost too much.
+        if (hasNext && !next) next = fetchGroup(open, index + 1, signal);
+      } finally {
+        segments.remove(segment);
+        release();
+      }
+    }
+  } finally {
+    // Abandoned early (error, cancel): let a pending prefetch release its budget.
+    next?.then(
+      ({ release }) => release(),
+      () => {},
+    );
+  }
+}
+
+/** At most `batchSize` rows and about TARGET_BATCH_BYTES decoded, in multiples of `rowMultiple`. */
+export function groupBatchSize(group: { rows: number; bytes: number }, batchSize: number, rowMultiple: number): number {
+  if (!(group.rows > 0 && group.bytes > 0)) return batchSize;
+  const rowsForBytes = TARGET_BATCH_BYTES / (group.bytes / group.rows);
+  const multiple = Math.max(1, rowMultiple);
+  return Math.max(multiple, Math.min(batchSize, Math.floor(rowsForBytes / multiple) * multiple));
+}

@@ -1,0 +1,37 @@
+// The format-neutral file reader: what the catalog and the sync know of a file format. A format opens
+// an object (a ByteSource: ranged reads of one listed object), tells its Arrow schema and, where the
+// file declares it, its row count, and yields decoded Arrow record batches. Failures that mean "these
+// bytes are not a readable file of this format" are FormatErrors (src/errors.ts).
+import type { RecordBatch, Schema } from 'apache-arrow';
+import type { ByteSource } from '../store/types.js';
+import type { ByteBudget } from '../util/byte-budget.js';
+
+export interface OpenOptions {
+  signal?: AbortSignal;
+  /** Bounds the file bytes held in memory across every file being read at once. */
+  budget: ByteBudget;
+}
+
+export interface BatchOptions {
+  /** At most this many rows a batch (fewer for wide rows). */
+  maxRows: number;
+  /** Batch sizes are multiples of this (rows_per_record), so records are not cut short. */
+  rowMultiple: number;
+  signal?: AbortSignal;
+}
+
+export interface FileReader {
+  readonly schema: Schema;
+  /** The number of rows the file declares (a Parquet footer); undefined where only reading tells. */
+  readonly numRows?: number;
+  /** Decoded batches, in file order. */
+  batches(options: BatchOptions): AsyncGenerator<RecordBatch>;
+  /** Frees what the reader holds; safe to call more than once. */
+  close(): void;
+}
+
+export interface FileFormat {
+  /** The spec's `filetype` value. */
+  readonly name: string;
+  open(source: ByteSource, options: OpenOptions): Promise<FileReader>;
+}

@@ -1,0 +1,72 @@
+// Where a file's rows are read: open the object in its format, decode batches, encode them as insert
+// records and send them. A per-object failure is reported and the sync goes on; anything else (a
+// store failure, cancellation) fails the sync.
+import { isPermanent, isPerObjectError, toObjectError } from '../errors.js';
+import type { ByteSource, ObjectInfo } from '../store/types.js';
+import type { TableRun } from './table-run.js';
+import type { SyncContext, SyncSink } from './types.js';
+
+// Batches decoded from a file: a multiple of rows_per_record large enough to keep per-batch overhead
+// (WebAssembly calls, IPC framing) small, small enough to bound memory.
+const TARGET_DECODE_ROWS = 65_536;
+
+export function decodeBatchSize(rowsPerRecord: number): number {
+  return Math.max(rowsPerRecord, Math.floor(TARGET_DECODE_ROWS / rowsPerRecord) * rowsPerRecord);
+}
+
+export interface FileJob {
+  run: TableRun;
+  object: ObjectInfo;
+}
+
+/** Reports a per-object problem: counted, logged and sent to the client once. */
+export type Report = (table: string, key: string, message: string) => Promise<void>;
+
+/** Streams one file's rows; returns whether the object is done (delivered or skipped for good). */
+export async function readFile(
+  { run, object }: FileJob,
+  ctx: SyncContext,
+  sink: SyncSink,
+  report: Report,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const { catalog } = ctx;
+  let rows = 0;
+  try {
+    const file = await catalog.format
+      .open(counted(catalog.source(object), run, ctx), { signal, budget: catalog.budget })
+      .catch((err: unknown) => Promise.reject(toObjectError(err, catalog.store.uri(object.key), object.key)));
+    try {
+      const { rowsPerRecord } = catalog.spec;
+      for await (const batch of file.batches({ maxRows: decodeBatchSize(rowsPerRecord), rowMultiple: rowsPerRecord, signal })) {
+        for (const record of run.encoder.encode(batch)) {
+          await sink.insert(record.ipc, record.rows);
+          rows += record.rows;
+          run.summary.rows += record.rows;
+          ctx.telemetry.add('rows', record.rows, { table: run.name });
+        }
+      }
+    } finally {
+      file.close();
+    }
+    return true;
+  } catch (err) {
+    if (signal.aborted || !isPerObjectError(err)) throw err;
+    const partial = rows > 0 ? ` (${rows} rows of it were delivered before the failure)` : '';
+    await report(run.name, object.key, `${(err as Error).message}${partial}`);
+    return rows === 0 && isPermanent(err);
+  }
+}
+
+/** The object's bytes, counted into the table's summary and the bytes_read metric as they arrive. */
+function counted(source: ByteSource, run: TableRun, ctx: SyncContext): ByteSource {
+  return {
+    ...source,
+    read: async (start, end, signal) => {
+      const bytes = await source.read(start, end, signal);
+      run.summary.bytes += bytes.byteLength;
+      ctx.telemetry.add('bytes_read', bytes.byteLength, { table: run.name });
+      return bytes;
+    },
+  };
+}
