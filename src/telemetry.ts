@@ -28,6 +28,30 @@ export function otlpBaseUrl(endpoint: string, insecure: boolean): string {
   return base.replace(/\/+$/, '');
 }
 
+type OtelApi = typeof import('@opentelemetry/api');
+
+/** Spans as TelemetrySpan handles; a handle given as `parent` makes the new span its child. */
+function spanFactory(api: OtelApi, tracer: import('@opentelemetry/api').Tracer): Telemetry['span'] {
+  const spans = new WeakMap<TelemetrySpan, import('@opentelemetry/api').Span>();
+  return (name, attributes, parent) => {
+    const parentSpan = parent && spans.get(parent);
+    const context = parentSpan ? api.trace.setSpan(api.context.active(), parentSpan) : undefined;
+    const span = tracer.startSpan(name, { attributes }, context);
+    const handle: TelemetrySpan = {
+      setAttributes: (a) => span.setAttributes(a),
+      end: (error) => {
+        if (error) {
+          span.recordException(error instanceof Error ? error : String(error));
+          span.setStatus({ code: api.SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+        }
+        span.end();
+      },
+    };
+    spans.set(handle, span);
+    return handle;
+  };
+}
+
 /** A dynamically imported CommonJS package arrives as `{ default: exports }` once bundled. */
 function commonJs<T extends object>(module: T): T {
   const inner = (module as { default?: unknown }).default;
@@ -73,25 +97,8 @@ export async function startTelemetry(
   };
   logger.info('exporting OpenTelemetry traces and metrics', { otel_endpoint: base });
 
-  const spans = new WeakMap<TelemetrySpan, import('@opentelemetry/api').Span>();
   return {
-    span(name, attributes, parent) {
-      const parentSpan = parent && spans.get(parent);
-      const context = parentSpan ? api.trace.setSpan(api.context.active(), parentSpan) : undefined;
-      const span = tracer.startSpan(name, { attributes }, context);
-      const handle: TelemetrySpan = {
-        setAttributes: (a) => span.setAttributes(a),
-        end: (error) => {
-          if (error) {
-            span.recordException(error instanceof Error ? error : String(error));
-            span.setStatus({ code: api.SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-          }
-          span.end();
-        },
-      };
-      spans.set(handle, span);
-      return handle;
-    },
+    span: spanFactory(api, tracer),
     add(counter, value, attributes) {
       counters[counter].add(value, attributes);
     },
