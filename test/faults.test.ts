@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import * as grpc from '@grpc/grpc-js';
-import { startFaultProxy, type FaultProxy, type ProxyRequestInfo } from './support/fault-proxy.js';
+import { startFaultProxy, type FaultProxy, type FaultRule, type ProxyRequestInfo } from './support/fault-proxy.js';
 import { closeFixtures, parquetFromSql } from './support/fixtures.js';
 import {
   connectPlugin,
@@ -359,6 +359,79 @@ describe('transient S3 errors', () => {
       );
     },
   );
+  // One range answered with every kind of failure in turn. The SDK's own retries and readRange's retries
+  // of broken bodies must share one budget: max_retries + 1 requests for the range, whatever the mix.
+  const MIXED_FAULTS = ['503 SlowDown', 'body reset after 1000 bytes', 'connection dropped', 'short body', '500 InternalError'];
+  const mixedFaults = (match: (r: ProxyRequestInfo) => boolean): FaultRule[] => [
+    { action: 'error', status: 503, code: 'SlowDown', match, times: 1 },
+    { action: 'reset', afterBytes: 1000, match, times: 1 },
+    { action: 'drop', match, times: 1 },
+    { action: 'truncate', declared: 'sent', bytes: 5000, match, times: 1 },
+    { action: 'error', status: 500, code: 'InternalError', match, times: 1 },
+  ];
+
+  /** Matches the first row-group range of `key` the plugin asks for, and only that range. */
+  function firstRowGroupOf(key: string) {
+    const state: { range?: string } = {};
+    const match = (r: ProxyRequestInfo) => isRowGroupGet(r) && objectKey(r) === key && (state.range ??= r.range) === r.range;
+    const requests = () => proxy.requests.filter((r) => r.range === state.range && objectKey({ path: r.url.split('?')[0]! }) === key);
+    return { state, match, requests };
+  }
+
+  for (const maxRetries of [MIXED_FAULTS.length - 1, MIXED_FAULTS.length]) {
+    const fits = maxRetries + 1 > MIXED_FAULTS.length;
+    it(
+      `max_retries: ${maxRetries}, one range failing ${MIXED_FAULTS.length} times in ${MIXED_FAULTS.length} ways: ` +
+        `at most ${maxRetries + 1} requests for it, ` +
+        (fits ? 'then every row arrives once' : 'then the object is reported and the rest syncs'),
+      { timeout: 90_000 },
+      async (t) => {
+        await plugin.client.init(spec({ path_prefix: 'faults/', max_retries: maxRetries }));
+        const failing = partKey(1);
+        const target = firstRowGroupOf(failing);
+        await proxy.setRule(mixedFaults(target.match));
+        const o = await outcome(plugin.client.sync({ tables: ['*'] }));
+        const seen = target.requests();
+        t.diagnostic(
+          `${describeOutcome(o)}\nrequests for ${target.state.range} of ${failing}: ` +
+            seen.map((r) => `${r.status}${r.fault ? ` (${r.fault})` : ''}`).join(', '),
+        );
+        assert.ok(target.state.range, `no row-group GET of ${failing} was seen:\n${faultLog()}`);
+        assert.ok(
+          seen.length <= maxRetries + 1,
+          `max_retries: ${maxRetries} allows ${maxRetries + 1} requests per range; the plugin made ${seen.length} for ` +
+            `${target.state.range} of ${failing}:\n${faultLog()}`,
+        );
+        assert.ok(o.ok, `${describeOutcome(o)}\n${pluginLogTail()}`);
+        if (fits) {
+          // Each fault once, then the answer.
+          assert.equal(seen.length, MIXED_FAULTS.length + 1, faultLog());
+          assert.deepEqual(
+            seen.map((r) => r.fault ?? 'none'),
+            ['error', 'reset', 'drop', 'truncate', 'error', 'none'],
+          );
+          assertExactRows(o.result, 'faults', 0, PARTS * PART_ROWS);
+          assert.deepEqual(o.result.errors, []);
+          return;
+        }
+        // The whole budget was spent on the range, then the object was given up.
+        assert.equal(seen.length, maxRetries + 1, faultLog());
+        const messages = o.result.errors.map((e) => e.error);
+        assert.ok(
+          messages.some((m) => m.includes(`s3://${BUCKET}/${failing}`)),
+          `no error names ${failing}: ${messages.join('\n')}`,
+        );
+        assert.equal(messages.length, 1, messages.join('\n'));
+        // Its first row group never arrived, so nothing of it did; the other files are whole.
+        const ids = deliveredIds(o.result, 'faults');
+        assertNoDuplicates(ids, 'faults');
+        assert.equal(ids.filter((id) => id >= PART_ROWS && id < 2 * PART_ROWS).length, 0, `rows of ${failing} were delivered`);
+        const others = ids.filter((id) => id < PART_ROWS || id >= 2 * PART_ROWS).sort((a, b) => a - b);
+        assert.equal(others.length, (PARTS - 1) * PART_ROWS, 'the other files are delivered whole');
+        others.forEach((id, i) => assert.equal(id, i < PART_ROWS ? i : PART_ROWS + i));
+      },
+    );
+  }
 });
 
 describe('S3 unreachable beyond the retry budget', () => {

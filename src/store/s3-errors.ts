@@ -14,13 +14,25 @@ interface AwsLikeError {
   code?: string;
   Code?: string;
   message?: string;
-  $metadata?: { httpStatusCode?: number };
+  /** The bucket's region, in the body of an AuthorizationHeaderMalformed answer. */
+  Region?: string;
+  $metadata?: { httpStatusCode?: number; clockSkewCorrected?: boolean };
   $response?: { headers?: Record<string, string> };
+  $retryable?: { throttling?: boolean };
   cause?: unknown;
 }
 
 function errorName(err: AwsLikeError): string {
   return err.name ?? err.Code ?? err.code ?? '';
+}
+
+/**
+ * The error's name when it says something: the SDK names an error answer without a body (a HEAD, a
+ * proxy's bare 403) "Unknown", and a plain Error is just "Error".
+ */
+function meaningfulName(err: AwsLikeError): string {
+  const name = errorName(err);
+  return name === 'Unknown' || name === 'UnknownError' || name === 'Error' ? '' : name;
 }
 
 function status(err: AwsLikeError): number | undefined {
@@ -51,6 +63,74 @@ export function isObjectChanged(err: unknown): boolean {
   return errorName(e) === 'PreconditionFailed' || status(e) === 412;
 }
 
+// The SDK's standard retry strategy's classes of retryable errors (throttling, transient), which
+// readRange applies itself to its ranged GETs.
+const THROTTLING_NAMES = new Set([
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'LimitExceededException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TransactionInProgressException',
+]);
+const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
+const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** Throttling (429, SlowDown, ...): retried after a longer backoff. */
+export function isThrottling(err: unknown): boolean {
+  const e = (err ?? {}) as AwsLikeError;
+  return status(e) === 429 || THROTTLING_NAMES.has(e.name ?? '') || e.$retryable?.throttling === true;
+}
+
+/**
+ * Whether a failed request is worth repeating: throttling, 5xx answers, network errors and timeouts,
+ * an error the SDK marks retryable, or one answered with a clock skew the signer has just corrected.
+ * Never an abort, and never an answer about the request itself (403, 404, 412, ...).
+ */
+export function isRetryable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as AwsLikeError;
+  if (e.name === 'AbortError') return false;
+  if (isThrottling(e) || e.$retryable !== undefined || e.$metadata?.clockSkewCorrected) return true;
+  for (let c: unknown = err, depth = 0; c && typeof c === 'object' && depth < 5; depth++) {
+    const ce = c as AwsLikeError;
+    if (ce.name === 'AbortError') return false;
+    if (TRANSIENT_NAMES.has(ce.name ?? '') || TRANSIENT_NETWORK_CODES.has(ce.code ?? '')) return true;
+    if (TRANSIENT_STATUS.has(status(ce) ?? 0)) return true;
+    c = ce.cause;
+  }
+  return false;
+}
+
+/**
+ * Text of someone else's making (an error message) made safe to show: user:password in URLs and the
+ * signature, credential and token parameters of a signed request are masked.
+ */
+export function scrubSecrets(text: string): string {
+  return text
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi, '$1')
+    .replace(/\b(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s"'<>]*/gi, '$1***')
+    .replace(/(^|[\s,])((?:Credential|Signature)=)[^,\s"'<>]*/g, '$1$2***');
+}
+
 /** Removes user:password from a URL before it appears in a message. */
 export function redactUrl(url: string): string {
   try {
@@ -65,14 +145,18 @@ export function redactUrl(url: string): string {
   }
 }
 
-export function describeS3Error(err: unknown, ctx: Context): StoreError {
+export function describeS3Error(err: unknown, context: Context): StoreError {
   if (err instanceof StoreError) return err;
+  // The endpoint is shown in every message: never with the user:password a URL may carry.
+  const ctx = { ...context, endpoint: redactUrl(context.endpoint) };
   const e = (err ?? {}) as AwsLikeError;
   const name = errorName(e);
   const code = status(e);
   const where = `bucket "${ctx.bucket}" at ${ctx.endpoint}`;
-  const detail =
-    e.message && e.message !== name && !/UnknownError/.test(e.message) ? ` (${name || code}: ${e.message})` : name ? ` (${name})` : '';
+  // What S3 said, for the user: the error's name (or the HTTP status) and S3's own message.
+  const label = meaningfulName(e) || (code ? `HTTP ${code}` : '');
+  const text = typeof e.message === 'string' && e.message !== name && e.message !== 'UnknownError' ? scrubSecrets(e.message) : '';
+  const detail = text ? ` (${label ? `${label}: ` : ''}${text})` : label ? ` (${label})` : '';
 
   if (name === 'NoSuchBucket' || (code === 404 && /bucket/i.test(e.message ?? ''))) {
     return new StoreError(`${ctx.action}: ${where} does not exist; check the bucket name, region and endpoint`, 'not_found');
@@ -83,7 +167,7 @@ export function describeS3Error(err: unknown, ctx: Context): StoreError {
     name === 'IllegalLocationConstraintException' ||
     code === 301
   ) {
-    const actual = e.$response?.headers?.['x-amz-bucket-region'];
+    const actual = e.$response?.headers?.['x-amz-bucket-region'] ?? e.Region;
     const hint = actual
       ? `; the bucket is in region "${actual}": set region: ${actual}`
       : '; set region to the region the bucket was created in';
@@ -118,5 +202,8 @@ export function describeS3Error(err: unknown, ctx: Context): StoreError {
       'unreachable',
     );
   }
-  return new StoreError(`${ctx.action}: S3 request to ${where} failed${detail || ` (${String((err as Error)?.message ?? err)})`}`, 'other');
+  return new StoreError(
+    `${ctx.action}: S3 request to ${where} failed${detail || (typeof err === 'string' && err ? ` (${scrubSecrets(err)})` : '')}`,
+    'other',
+  );
 }

@@ -1,7 +1,7 @@
 // Amazon S3 (and S3-compatible) store: ListObjectsV2 pages and ranged, ETag-pinned GetObject reads.
 import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { ResolvedSpec } from '../spec.js';
-import { describeS3Error, isObjectChanged, isObjectGone, redactUrl } from './s3-errors.js';
+import { describeS3Error, isObjectChanged, isObjectGone, isRetryable, isThrottling, redactUrl } from './s3-errors.js';
 import { newStats, ObjectError, type ByteSource, type ObjectInfo, type Store, type StoreStats } from './types.js';
 
 export interface S3StoreOptions {
@@ -19,11 +19,23 @@ export interface S3StoreOptions {
 // A body that stalls this long is abandoned and retried; connect attempts give up sooner.
 const REQUEST_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 10_000;
+// Backoff before retry n (1, 2, ...): a random wait below base * 2^n, at most MAX_BACKOFF_MS; throttling
+// waits longer, as in the AWS SDK's standard strategy.
+const BACKOFF_BASE_MS = 100;
+const THROTTLING_BACKOFF_BASE_MS = 500;
+const MAX_BACKOFF_MS = 20_000;
 
 export class S3Store implements Store {
   readonly stats: StoreStats = newStats();
   readonly location: string;
+  /** LIST requests: the SDK retries them itself (max_retries). */
   private readonly client: S3Client;
+  /**
+   * Ranged GETs: the same client configuration, connections and credentials, without SDK retries.
+   * readRange retries them itself, so that a failed request and a broken or short body draw on one
+   * budget: at most max_retries + 1 requests per range, whatever the mix of failures.
+   */
+  private readonly getClient: S3Client;
 
   constructor(private readonly options: S3StoreOptions) {
     const endpointText = options.endpoint ? redactUrl(options.endpoint) : `https://s3.${options.region}.amazonaws.com`;
@@ -44,6 +56,13 @@ export class S3Store implements Store {
     if (options.credentials) config.credentials = options.credentials;
     else if (options.localProfile) config.profile = options.localProfile;
     this.client = new S3Client(config);
+    this.getClient = new S3Client({
+      ...config,
+      maxAttempts: 1,
+      // One connection pool and one credential cache for both clients.
+      requestHandler: this.client.config.requestHandler,
+      credentials: this.client.config.credentials,
+    });
   }
 
   uri(key: string): string {
@@ -87,6 +106,8 @@ export class S3Store implements Store {
   }
 
   close(): void {
+    // Destroys the shared request handler (its sockets) too.
+    this.getClient.destroy();
     this.client.destroy();
   }
 
@@ -101,21 +122,25 @@ export class S3Store implements Store {
 
   /**
    * One ranged GET, pinned to the listed ETag with If-Match so bytes of two versions are never mixed.
-   * A failed request is retried by the SDK (max_retries, backoff with jitter). A body that breaks off
-   * or comes back short is retried here, since the SDK has handed the response over by then; each
-   * attempt here makes one request, so a range never costs more than max_retries + 1 requests.
+   * Every retry is made here, with backoff and jitter: of a request that failed retryably (throttling,
+   * 5xx, network errors, timeouts) and of a body that broke off or came back short. Each attempt is
+   * exactly one HTTP request (the GET client makes no retries of its own), so a range never costs more
+   * than max_retries + 1 requests, whatever the mix of failures.
    */
   private async readRange(object: ObjectInfo, start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
     const expected = end - start;
     if (expected <= 0) return new Uint8Array(0);
     const uri = this.uri(object.key);
+    const attempts = this.options.maxRetries + 1;
     let lastProblem = '';
-    for (let attempt = 0; attempt <= this.options.maxRetries; attempt++) {
-      if (attempt > 0) await backoff(attempt, signal);
+    let throttled = false;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (attempt > 1) await backoff(attempt - 1, throttled, signal);
+      throttled = false;
       let body;
       try {
         this.stats.getRequests++;
-        const response = await this.client.send(
+        const response = await this.getClient.send(
           new GetObjectCommand({
             Bucket: this.options.bucket,
             Key: object.key,
@@ -131,10 +156,16 @@ export class S3Store implements Store {
         if (isObjectChanged(err)) {
           throw new ObjectError(`${uri} changed while it was being read (ETag is no longer ${object.etag})`, object.key, 'changed');
         }
-        // The SDK has used the retries already. Store-level problems end the sync; others this object.
         const friendly = describeS3Error(err, this.storeContext(`reading ${uri}`));
+        if (isRetryable(err) && attempt < attempts) {
+          throttled = isThrottling(err);
+          lastProblem = friendly.message;
+          continue;
+        }
+        // Not worth repeating, or the retries are used up. Store-level problems end the sync; others this object.
         if (friendly.code !== 'other') throw friendly;
-        throw new ObjectError(`reading ${uri} failed: ${friendly.message}`, object.key, 'read_failed');
+        const after = attempt > 1 ? ` after ${attempt} attempts` : '';
+        throw new ObjectError(`reading ${uri} failed${after}: ${friendly.message}`, object.key, 'read_failed');
       }
       try {
         if (!body) throw new Error('empty response body');
@@ -154,22 +185,24 @@ export class S3Store implements Store {
         lastProblem = `the response body broke off (${(err as Error).message})`;
       }
     }
-    throw new ObjectError(`reading ${uri} failed after ${this.options.maxRetries + 1} attempts: ${lastProblem}`, object.key, 'read_failed');
+    throw new ObjectError(`reading ${uri} failed after ${attempts} attempts: ${lastProblem}`, object.key, 'read_failed');
   }
 }
 
-async function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
-  // Full jitter on an exponential base, as the AWS SDK's standard retry strategy does.
-  const ms = Math.random() * Math.min(20_000, 100 * 2 ** attempt);
+/** Waits before retry number `retry` (1, 2, ...): full jitter on an exponential base; rejects on abort. */
+async function backoff(retry: number, throttled: boolean, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  const base = throttled ? THROTTLING_BACKOFF_BASE_MS : BACKOFF_BASE_MS;
+  const ms = Math.random() * Math.min(MAX_BACKOFF_MS, base * 2 ** retry);
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
