@@ -4,6 +4,7 @@
 import type { Schema } from 'apache-arrow';
 import { groupTables, ownsKey, tableFilter, type DiscoveredTable } from './discover.js';
 import {
+  schemaDifference,
   emptyMerge,
   generatesCqId,
   mergeSchema,
@@ -13,7 +14,7 @@ import {
   type MergedSchema,
 } from './arrow/schema.js';
 import { isPermanent, isPerObjectError, toObjectError } from './errors.js';
-import { formatFor } from './formats/index.js';
+import { formatsFor } from './formats/index.js';
 import type { FileFormat } from './formats/types.js';
 import type { ResolvedSpec } from './spec.js';
 import { openStore } from './store/index.js';
@@ -99,7 +100,7 @@ export class Catalog {
     /** Bounds the file bytes the readers hold at once (the source's, shared by every sync). */
     readonly budget: ByteBudget,
   ) {
-    this.format = formatFor(spec.filetype);
+    this.format = formatsFor(spec);
   }
 
   /** Every object under the prefix, in key order. */
@@ -178,10 +179,13 @@ export class Catalog {
       ? { fields: [...input.base.fields], firstSeen: new Map(input.base.firstSeen), files: input.base.files }
       : emptyMerge();
     const files: TablePlan['files'] = [];
+    let first: { key: string; schema: Schema } | undefined;
     for (const job of jobs) {
       const footer = footers.get(job);
       if (!footer) continue;
       try {
+        if (this.spec.schemaMode === 'strict') first ??= { key: job.object.key, schema: footer.schema };
+        if (first) checkStrict(first, job.object.key, footer.schema);
         mergeSchema(merged, job.object.key, footer.schema);
         if (job.read) files.push({ object: job.object, footer });
       } catch (err) {
@@ -223,6 +227,12 @@ export class Catalog {
 /** Opens the spec's store and a catalog over it; closing the catalog closes the store. */
 export async function openCatalog(spec: ResolvedSpec, budget: ByteBudget): Promise<Catalog> {
   return new Catalog(await openStore(spec), spec, budget);
+}
+
+/** schema_mode strict: every file of a table has exactly the first file's schema. */
+function checkStrict(first: { key: string; schema: Schema }, key: string, schema: Schema): void {
+  const difference = key === first.key ? undefined : schemaDifference(first.schema, schema);
+  if (difference) throw new SchemaConflictError(`schema differs from ${first.key} (schema_mode strict): ${difference}`, '');
 }
 
 /** A table's objects to read and those that only shape its schema, in key order. */

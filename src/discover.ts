@@ -2,14 +2,13 @@
 // the request selected, and which objects a shard owns. No I/O here.
 import { createHash } from 'node:crypto';
 import picomatch from 'picomatch';
+import { detectFile, stripDataExtensions } from './formats/detect.js';
+import type { FileType } from './spec.js';
 import type { ObjectInfo } from './store/types.js';
 
-export const FILE_EXTENSIONS: Record<string, string> = { parquet: '.parquet' };
-
 /** Does this key hold a file of the spec's filetype (by extension, case-insensitive)? */
-export function isDataKey(key: string, filetype: string): boolean {
-  const ext = FILE_EXTENSIONS[filetype] ?? `.${filetype}`;
-  return key.toLowerCase().endsWith(ext) && !key.endsWith('/');
+export function isDataKey(key: string, filetype: FileType): boolean {
+  return detectFile(key, filetype) !== undefined;
 }
 
 /** Replaces characters outside [A-Za-z0-9_] with `_`, collapses runs of `_`, trims them at both ends. */
@@ -28,6 +27,8 @@ export function normalizeName(raw: string): string {
 export function tableNameForKey(key: string): string {
   const slash = key.lastIndexOf('/');
   if (slash >= 0) return normalizeName(key.slice(0, slash));
+  const stem = stripDataExtensions(key);
+  if (stem !== key) return normalizeName(stem);
   const dot = key.lastIndexOf('.');
   return normalizeName(dot > 0 ? key.slice(0, dot) : key);
 }
@@ -45,7 +46,7 @@ export interface Discovery {
 }
 
 /** Groups data files into tables, sorted by table name. */
-export function groupTables(objects: Iterable<ObjectInfo>, filetype: string): Discovery {
+export function groupTables(objects: Iterable<ObjectInfo>, filetype: FileType): Discovery {
   const byName = new Map<string, ObjectInfo[]>();
   const unnamed: string[] = [];
   for (const object of objects) {

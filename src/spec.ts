@@ -1,6 +1,10 @@
 // The plugin spec: one JSON Schema (served by GetSpecSchema and used by Init to validate), the typed
 // view of it, defaults, and validation messages that name every bad field.
-import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { resolveCsv, type CsvOptions, type CsvSpec } from './spec-csv.js';
+import { specSchema, type FileType } from './spec-schema.js';
+
+export type { CsvOptions, CsvSpec, FileType };
 
 /** The spec as the user writes it (snake_case keys, as in the Go plugin this replaces). */
 export interface Spec {
@@ -9,7 +13,11 @@ export interface Spec {
   region?: string;
   local_profile?: string;
   path_prefix?: string;
-  filetype?: 'parquet';
+  filetype?: FileType | 'ndjson';
+  csv?: CsvSpec;
+  schema_sample_rows?: number;
+  infer_types?: boolean;
+  schema_mode?: 'merge' | 'strict';
   rows_per_record?: number;
   concurrency?: number;
   endpoint?: string;
@@ -25,7 +33,12 @@ export interface ResolvedSpec {
   store: { kind: 's3'; bucket: string; region: string } | { kind: 'local'; path: string };
   localProfile: string;
   pathPrefix: string;
-  filetype: 'parquet';
+  filetype: FileType;
+  csv: CsvOptions;
+  /** Schema inference of text formats (CSV, TSV, JSON Lines, JSON). */
+  inference: { sampleRows: number; inferTypes: boolean };
+  /** merge: files of a table merge their schemas; strict: a file unlike the table's first is skipped. */
+  schemaMode: 'merge' | 'strict';
   rowsPerRecord: number;
   /** Maximum files read at once; Infinity when the spec asks for no limit (a negative value). */
   concurrency: number;
@@ -38,57 +51,12 @@ export interface ResolvedSpec {
 export const DEFAULT_ROWS_PER_RECORD = 500;
 export const DEFAULT_CONCURRENCY = 50;
 export const DEFAULT_MAX_RETRIES = 5;
+export const DEFAULT_SAMPLE_ROWS = 1000;
+
+export { specSchema };
 
 /** Fields whose values must never be logged or echoed in an error. */
 export const SECRET_FIELDS = ['secret_access_key', 'session_token'] as const;
-
-export const specSchema: JSONSchemaType<Spec> = {
-  $schema: 'http://json-schema.org/draft-07/schema#',
-  title: 'cq-source-s3 spec',
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    bucket: { type: 'string', nullable: true, minLength: 1, description: 'S3 bucket to read. Exactly one of bucket or local_path.' },
-    local_path: {
-      type: 'string',
-      nullable: true,
-      minLength: 1,
-      description: 'A local directory read instead of a bucket (same discovery, naming and reading).',
-    },
-    region: { type: 'string', nullable: true, minLength: 1, description: 'AWS region of the bucket. Required with bucket.' },
-    local_profile: { type: 'string', nullable: true, description: 'Named profile from the shared AWS config/credentials files.' },
-    path_prefix: { type: 'string', nullable: true, description: 'Only keys starting with this prefix are read (ListObjectsV2 Prefix).' },
-    filetype: { type: 'string', nullable: true, enum: ['parquet'], description: 'File format of the objects. Only parquet is supported.' },
-    rows_per_record: {
-      type: 'integer',
-      nullable: true,
-      minimum: 0,
-      description: 'Rows per Arrow record sent to the destination (0 means the default, 500).',
-    },
-    concurrency: {
-      type: 'integer',
-      nullable: true,
-      description: 'Files read at once across all tables (0 means the default, 50; negative means unlimited).',
-    },
-    endpoint: { type: 'string', nullable: true, description: 'Custom S3 endpoint URL (MinIO, Swift, LocalStack, ...).' },
-    path_style: { type: 'boolean', nullable: true, description: 'Use path-style addressing (needed by most S3-compatible stores).' },
-    access_key_id: {
-      type: 'string',
-      nullable: true,
-      description: 'Static access key; otherwise the AWS default credential chain is used.',
-    },
-    secret_access_key: { type: 'string', nullable: true, description: 'Static secret key, required with access_key_id.' },
-    session_token: { type: 'string', nullable: true, description: 'Session token for temporary static credentials.' },
-    max_retries: {
-      type: 'integer',
-      nullable: true,
-      minimum: 0,
-      maximum: 20,
-      description: 'Retries of a failed S3 request (throttling, 5xx, network), with backoff and jitter.',
-    },
-  },
-  required: [],
-};
 
 // Compiled on first use: compiling at import time would slow every start of the plugin.
 let validator: ValidateFunction<Spec> | undefined;
@@ -104,12 +72,16 @@ export class SpecError extends Error {
   }
 }
 
-const knownFields = Object.keys(specSchema.properties ?? {});
+/** The field names allowed at `path` ('' for the top level, 'csv' for the csv options). */
+function knownFields(path: string): string[] {
+  const schema = path === 'csv' ? specSchema.properties?.csv : specSchema;
+  return Object.keys((schema as { properties?: object } | undefined)?.properties ?? {});
+}
 
-function closest(name: string): string | undefined {
+function closest(name: string, path: string): string | undefined {
   let best: string | undefined;
   let bestScore = Infinity;
-  for (const candidate of knownFields) {
+  for (const candidate of knownFields(path)) {
     const score = editDistance(name, candidate);
     if (score < bestScore) {
       best = candidate;
@@ -137,8 +109,8 @@ function describe(error: ErrorObject): string {
   const field = error.instancePath.replace(/^\//, '').replaceAll('/', '.');
   if (error.keyword === 'additionalProperties') {
     const extra = String((error.params as { additionalProperty: string }).additionalProperty);
-    const hint = closest(extra);
-    return `unknown field "${extra}"${hint ? ` (did you mean "${hint}"?)` : ''}`;
+    const hint = closest(extra, field);
+    return `${field ? `${field}: ` : ''}unknown field "${extra}"${hint ? ` (did you mean "${hint}"?)` : ''}`;
   }
   if (error.keyword === 'enum') {
     const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.join(', ');
@@ -186,6 +158,7 @@ export function parseSpec(input: unknown): ResolvedSpec {
       problems.push('endpoint: must be a URL such as https://s3.example.com');
     }
   }
+  problems.push(...csvProblems(spec.csv));
   if (problems.length > 0) throw new SpecError(problems);
 
   const concurrency = spec.concurrency ?? 0;
@@ -193,7 +166,10 @@ export function parseSpec(input: unknown): ResolvedSpec {
     store: spec.bucket ? { kind: 's3', bucket: spec.bucket, region: spec.region! } : { kind: 'local', path: spec.local_path! },
     localProfile: spec.local_profile ?? '',
     pathPrefix: spec.path_prefix ?? '',
-    filetype: spec.filetype ?? 'parquet',
+    filetype: spec.filetype === 'ndjson' ? 'jsonl' : (spec.filetype ?? 'parquet'),
+    csv: resolveCsv(spec.csv, spec.filetype),
+    inference: { sampleRows: spec.schema_sample_rows ?? DEFAULT_SAMPLE_ROWS, inferTypes: spec.infer_types ?? true },
+    schemaMode: spec.schema_mode ?? 'merge',
     rowsPerRecord: spec.rows_per_record || DEFAULT_ROWS_PER_RECORD,
     concurrency: concurrency < 0 ? Infinity : concurrency || DEFAULT_CONCURRENCY,
     endpoint: spec.endpoint ?? '',
@@ -203,6 +179,18 @@ export function parseSpec(input: unknown): ResolvedSpec {
       : undefined,
     maxRetries: spec.max_retries ?? DEFAULT_MAX_RETRIES,
   };
+}
+
+/** What the JSON Schema cannot say about the csv options: single characters that must differ. */
+function csvProblems(csv: CsvSpec | undefined): string[] {
+  if (!csv) return [];
+  const problems: string[] = [];
+  for (const name of ['delimiter', 'quote', 'escape'] as const) {
+    const value = csv[name];
+    if (value !== undefined && value !== null && [...value].length !== 1) problems.push(`csv.${name}: must be one character, not "${value}"`);
+  }
+  if (csv.delimiter && csv.delimiter === csv.quote) problems.push('csv.delimiter and csv.quote must differ');
+  return problems;
 }
 
 /** The JSON Schema served by GetSpecSchema. */

@@ -98,6 +98,14 @@ export function widen(a: DataType, b: DataType): DataType | undefined {
   return undefined;
 }
 
+/** Why `schema` is not exactly `reference` (same columns, order and types), or undefined when it is. */
+export function schemaDifference(reference: Schema, schema: Schema): string | undefined {
+  const names = (s: Schema) => s.fields.map((f) => f.name).join(', ');
+  if (names(reference) !== names(schema)) return `its columns are (${names(schema)}), not (${names(reference)})`;
+  const changed = schema.fields.find((f, i) => !sameType(f.type, reference.fields[i]!.type));
+  return changed ? `column "${changed.name}" is ${changed.type}, not ${reference.fields.find((f) => f.name === changed.name)!.type}` : undefined;
+}
+
 export function sameType(a: DataType, b: DataType): boolean {
   return a.typeId === b.typeId && typeSignature(a) === typeSignature(b);
 }

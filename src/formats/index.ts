@@ -1,13 +1,27 @@
-// The file formats the plugin reads, by the spec's `filetype`.
-import type { FileFormat } from './types.js';
+// The file formats the plugin reads. formatsFor(spec) is one FileFormat for the whole spec: it picks
+// each object's format (and outer compression) from its key, as the spec's `filetype` says.
+import { FormatError } from '../errors.js';
+import type { ResolvedSpec } from '../spec.js';
+import { detectFile, type FormatName } from './detect.js';
 import { parquetFormat } from './parquet/index.js';
+import type { FileFormat } from './types.js';
 
-const FORMATS: Record<string, FileFormat> = { parquet: parquetFormat };
+/** The reader of each format, made for the spec's options. */
+function formatTable(_spec: ResolvedSpec): Partial<Record<FormatName, FileFormat>> {
+  return { parquet: parquetFormat };
+}
 
-export function formatFor(filetype: string): FileFormat {
-  const format = FORMATS[filetype];
-  if (!format) throw new Error(`unsupported filetype "${filetype}"`);
-  return format;
+export function formatsFor(spec: ResolvedSpec): FileFormat {
+  const formats = formatTable(spec);
+  return {
+    name: spec.filetype,
+    open(source, options) {
+      const kind = detectFile(source.key, spec.filetype);
+      const format = kind && formats[kind.format];
+      if (!kind || !format) throw new FormatError(`no reader for this file's format (filetype ${spec.filetype})`);
+      return format.open(source, { ...options, compression: kind.compression });
+    },
+  };
 }
 
 export type { BatchOptions, FileFormat, FileReader, OpenOptions } from './types.js';

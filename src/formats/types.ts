@@ -5,11 +5,14 @@
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type { ByteSource } from '../store/types.js';
 import type { ByteBudget } from '../util/byte-budget.js';
+import type { Compression } from './detect.js';
 
 export interface OpenOptions {
   signal?: AbortSignal;
   /** Bounds the file bytes held in memory across every file being read at once. */
   budget: ByteBudget;
+  /** The object's outer compression, from its key (text formats; Parquet and Avro compress inside). */
+  compression?: Compression;
 }
 
 export interface BatchOptions {
@@ -31,7 +34,7 @@ export interface FileReader {
 }
 
 export interface FileFormat {
-  /** The spec's `filetype` value. */
+  /** The format's name (the spec's `filetype` value). */
   readonly name: string;
   open(source: ByteSource, options: OpenOptions): Promise<FileReader>;
 }

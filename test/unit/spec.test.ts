@@ -75,7 +75,7 @@ describe('spec', () => {
   });
 
   it('names every bad field at once, with a hint for typos', () => {
-    const found = problems({ buckets: 'b', rows_per_record: -5, concurrency: 'many', filetype: 'csv', path_style: 'yes' });
+    const found = problems({ buckets: 'b', rows_per_record: -5, concurrency: 'many', filetype: 'xml', path_style: 'yes' });
     assert.ok(found.includes('unknown field "buckets" (did you mean "bucket"?)'), found.join('|'));
     assert.ok(
       found.some((p) => p.startsWith('rows_per_record:')),
@@ -85,7 +85,7 @@ describe('spec', () => {
       found.some((p) => p.startsWith('concurrency:')),
       found.join('|'),
     );
-    assert.ok(found.includes('filetype: must be one of: parquet'), found.join('|'));
+    assert.ok(found.includes('filetype: must be one of: parquet, csv, tsv, jsonl, ndjson, json, avro, auto'), found.join('|'));
     assert.ok(
       found.some((p) => p.startsWith('path_style:')),
       found.join('|'),
