@@ -3,12 +3,22 @@
 import { FormatError } from '../errors.js';
 import type { ResolvedSpec } from '../spec.js';
 import { detectFile, type FormatName } from './detect.js';
+import { createAvroFormat } from './avro/index.js';
+import { createCsvFormat } from './csv/index.js';
+import { createJsonFormat } from './json/index.js';
 import { parquetFormat } from './parquet/index.js';
 import type { FileFormat } from './types.js';
 
 /** The reader of each format, made for the spec's options. */
-function formatTable(_spec: ResolvedSpec): Partial<Record<FormatName, FileFormat>> {
-  return { parquet: parquetFormat };
+function formatTable(spec: ResolvedSpec): Record<FormatName, FileFormat> {
+  return {
+    parquet: parquetFormat,
+    csv: createCsvFormat(spec, 'csv'),
+    tsv: createCsvFormat(spec, 'tsv'),
+    jsonl: createJsonFormat(spec, 'jsonl'),
+    json: createJsonFormat(spec, 'json'),
+    avro: createAvroFormat(spec),
+  };
 }
 
 export function formatsFor(spec: ResolvedSpec): FileFormat {
@@ -18,7 +28,7 @@ export function formatsFor(spec: ResolvedSpec): FileFormat {
     open(source, options) {
       const kind = detectFile(source.key, spec.filetype);
       const format = kind && formats[kind.format];
-      if (!kind || !format) throw new FormatError(`no reader for this file's format (filetype ${spec.filetype})`);
+      if (!format) throw new FormatError(`no reader for this file's format (filetype ${spec.filetype})`);
       return format.open(source, { ...options, compression: kind.compression });
     },
   };

@@ -21,6 +21,12 @@ export interface BatchOptions {
   /** Batch sizes are multiples of this (rows_per_record), so records are not cut short. */
   rowMultiple: number;
   signal?: AbortSignal;
+  /**
+   * A problem inside the file that the read went past: a value that does not fit its column (the
+   * cell is delivered null), a malformed row that was skipped. The message names the line or
+   * record and the column; the sync reports it with the object's key. Never silently dropped.
+   */
+  report?: (message: string) => void;
 }
 
 export interface FileReader {
