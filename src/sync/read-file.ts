@@ -36,9 +36,22 @@ export async function readFile(
     const file = await catalog.format
       .open(counted(catalog.source(object), run, ctx), { signal, budget: catalog.budget })
       .catch((err: unknown) => Promise.reject(toObjectError(err, catalog.store.uri(object.key), object.key)));
+    // Problems inside the file the reader went past (a value that does not fit its column, a
+    // malformed row): sent on after each batch, so they arrive close to the rows they concern.
+    const issues: string[] = [];
+    const flushIssues = async () => {
+      for (const message of issues.splice(0)) await report(run.name, object.key, message);
+    };
     try {
       const { rowsPerRecord } = catalog.spec;
-      for await (const batch of file.batches({ maxRows: decodeBatchSize(rowsPerRecord), rowMultiple: rowsPerRecord, signal })) {
+      const batchOptions = {
+        maxRows: decodeBatchSize(rowsPerRecord),
+        rowMultiple: rowsPerRecord,
+        signal,
+        report: (m: string) => issues.push(m),
+      };
+      for await (const batch of file.batches(batchOptions)) {
+        await flushIssues();
         for (const record of run.encoder.encode(batch)) {
           await sink.insert(record.ipc, record.rows);
           rows += record.rows;
@@ -46,6 +59,7 @@ export async function readFile(
           ctx.telemetry.add('rows', record.rows, { table: run.name });
         }
       }
+      await flushIssues();
     } finally {
       file.close();
     }
