@@ -1,7 +1,7 @@
 // Table schemas: the Arrow schema CloudQuery sees for a table, built from the files' own schemas.
 // Files of one table may drift compatibly (columns added, integers/floats widened); their schemas merge
 // into one. A truly incompatible file is reported with both keys and the column.
-import { DataType, Field, FixedSizeBinary, Float64, Int64, Schema, Type } from 'apache-arrow';
+import { DataType, Field, FixedSizeBinary, Float64, Int64, Schema, Type, Utf8 } from 'apache-arrow';
 import { schemaOfIpc, schemaOnlyIpc } from './ipc.js';
 
 export const CQ_ID = '_cq_id';
@@ -13,6 +13,8 @@ export const MD_PRIMARY_KEY = 'cq:extension:primary_key';
 export const MD_UNIQUE = 'cq:extension:unique';
 export const MD_EXTENSION_NAME = 'ARROW:extension:name';
 export const MD_EXTENSION_METADATA = 'ARROW:extension:metadata';
+/** On fields whose type was inferred from text (CSV, JSON): a conflict between files widens to utf8. */
+export const MD_INFERRED = 'cq-source-s3:inferred';
 
 /** CloudQuery's UUID extension type, as its Go and JS SDKs declare it. */
 function uuidField(name: string, nullable: boolean, extra: Record<string, string>): Field {
@@ -106,6 +108,20 @@ export function schemaDifference(reference: Schema, schema: Schema): string | un
   return changed ? `column "${changed.name}" is ${changed.type}, not ${reference.fields.find((f) => f.name === changed.name)!.type}` : undefined;
 }
 
+/**
+ * Types inferred from text are guesses from a sample: where two files guessed differently (an int
+ * column that is text in another file) the column becomes utf8, which holds every value exactly.
+ */
+function widenInferred(a: Field, b: Field): DataType | undefined {
+  const inferred = (f: Field) => f.metadata.get(MD_INFERRED) === 'true';
+  const scalar = (t: DataType) => !t.children?.length && !isExtension(a) && !isExtension(b);
+  return (inferred(a) || inferred(b)) && scalar(a.type) && scalar(b.type) ? new Utf8() : undefined;
+}
+
+function isExtension(field: Field): boolean {
+  return field.metadata.has(MD_EXTENSION_NAME);
+}
+
 export function sameType(a: DataType, b: DataType): boolean {
   return a.typeId === b.typeId && typeSignature(a) === typeSignature(b);
 }
@@ -136,7 +152,7 @@ export function mergeSchema(merged: MergedSchema, key: string, schema: Schema): 
       continue;
     }
     const current = fields[index]!;
-    const type = widen(current.type, field.type);
+    const type = widen(current.type, field.type) ?? widenInferred(current, field);
     if (!type) {
       throw new SchemaConflictError(
         `column "${field.name}" is ${field.type} in ${key} but ${current.type} in ${firstSeen.get(field.name)}; ` +

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Field, Float32, Float64, Int16, Int32, Int64, Schema, Uint64, Utf8 } from 'apache-arrow';
-import { emptyMerge, mergeSchema, primaryKeys, SchemaConflictError, tableSchema, widen } from '../../src/arrow/schema.js';
+import { type DataType, DateDay, Field, Float32, Float64, Int16, Int32, Int64, Schema, Uint64, Utf8 } from 'apache-arrow';
+import { emptyMerge, MD_INFERRED, mergeSchema, primaryKeys, SchemaConflictError, tableSchema, widen } from '../../src/arrow/schema.js';
 
 const schema = (...fields: Field[]) => new Schema(fields);
 
@@ -107,5 +107,25 @@ describe('schema cache', () => {
       ['id'],
     );
     assert.equal(merged.files, 1);
+  });
+
+  it('widens columns inferred from text to utf8 where files guessed differently, and only those', () => {
+    const inferred = (name: string, type: DataType) => new Field(name, type, true, new Map([[MD_INFERRED, 'true']]));
+    const merged = emptyMerge();
+    mergeSchema(merged, 'a.csv', schema(inferred('id', new Int64()), inferred('day', new DateDay())));
+    mergeSchema(merged, 'b.csv', schema(inferred('id', new Utf8()), inferred('day', new Float64())));
+    assert.deepEqual(
+      merged.fields.map((f) => String(f.type)),
+      ['Utf8', 'Utf8'],
+    );
+    // Integers and floats still widen as numbers.
+    const numbers = emptyMerge();
+    mergeSchema(numbers, 'a.csv', schema(inferred('n', new Int64())));
+    mergeSchema(numbers, 'b.csv', schema(inferred('n', new Float64())));
+    assert.equal(String(numbers.fields[0]!.type), 'Float64');
+    // A Parquet file's declared type is not a guess: a conflict between two of them is still an error.
+    const declared = emptyMerge();
+    mergeSchema(declared, 'a.parquet', schema(new Field('id', new Int64())));
+    assert.throws(() => mergeSchema(declared, 'b.parquet', schema(new Field('id', new Utf8()))), SchemaConflictError);
   });
 });
