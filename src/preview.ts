@@ -2,10 +2,11 @@
 // row counts (from the footers) and a few sample rows. The quickest check of a spec before a sync.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DataType, type RecordBatch } from 'apache-arrow';
+import { DataType, type Field, type RecordBatch } from 'apache-arrow';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { RecordEncoder } from './arrow/records.js';
 import { CQ_ID, CQ_PARENT_ID } from './arrow/schema.js';
+import { fieldTypeName } from './arrow/type-names.js';
 import { openCatalog, type Catalog, type TablePlan } from './catalog.js';
 import { errorMessage, toObjectError } from './errors.js';
 import { READ_BUDGET_BYTES } from './source.js';
@@ -82,7 +83,7 @@ export async function runPreview(args: string[]): Promise<number> {
           field.nullable ? '' : 'not null',
           field.name === CQ_ID || field.name === CQ_PARENT_ID ? 'added by the plugin' : '',
         ].filter(Boolean);
-        out(`  ${field.name.padEnd(24)} ${String(field.type)}${notes.length ? `  (${notes.join(', ')})` : ''}`);
+        out(`  ${field.name.padEnd(24)} ${fieldTypeName(field)}${notes.length ? `  (${notes.join(', ')})` : ''}`);
       }
       const first = table.files[0];
       if (first && parsed.rows > 0) {
@@ -133,15 +134,18 @@ function rowsOf(batch: RecordBatch, count: number): string[] {
   const lines: string[] = [];
   for (let i = 0; i < Math.min(count, batch.numRows); i++) {
     const row: Record<string, unknown> = {};
-    for (const field of fields) row[field.name] = display(batch.getChild(field.name)?.get(i), field.type);
+    for (const field of fields) row[field.name] = display(batch.getChild(field.name)?.get(i), field);
     lines.push(JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
   }
   return lines;
 }
 
 /** A readable rendering of one value: ISO dates and times, decimals with their scale, hex bytes. */
-function display(value: unknown, type: DataType): unknown {
+function display(value: unknown, field: Field): unknown {
+  const type = field.type;
   if (value === null || value === undefined) return null;
+  // CloudQuery's JSON type: the UTF-8 JSON text, shown as the value it holds.
+  if (fieldTypeName(field) === 'json' && value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
   if (DataType.isDate(type) || DataType.isTimestamp(type)) {
     const iso = new Date(Number(value)).toISOString();
     return DataType.isDate(type) ? iso.slice(0, 10) : iso;

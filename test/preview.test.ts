@@ -17,8 +17,8 @@ describe('preview of the bundled sample data (npm start)', () => {
     assert.match(stdout, /Table customers: 1 file\(s\), 50 rows/);
     assert.match(stdout, /Table events_2024_01_14: 1 file\(s\), 120 rows/);
     assert.match(stdout, /Table sales_2024: 2 file\(s\), 450 rows/);
-    assert.match(stdout, /ordered_at\s+Timestamp<MICROSECOND, UTC>/);
-    assert.match(stdout, /_cq_id\s+FixedSizeBinary\[16\]\s+\(not null, added by the plugin\)/);
+    assert.match(stdout, /ordered_at\s+timestamp\[us, UTC\]/);
+    assert.match(stdout, /_cq_id\s+uuid\s+\(not null, added by the plugin\)/);
     assert.match(stdout, /"order_id":"1","customer_id":"2","amount":"17.31","ordered_at":"2024-01-01T02:11:00.000Z"/);
   });
 
