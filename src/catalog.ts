@@ -2,7 +2,7 @@
 // the table schemas. Footers are cached by key and ETag, so GetTables followed by Sync, or a second
 // sync of unchanged files, reads each footer once.
 import type { Schema } from 'apache-arrow';
-import { groupTables, ownsKey, tableFilter, type DiscoveredTable } from './discover.js';
+import { groupTables, listPrefixes, ownsKey, tableFilter, type DiscoveredTable } from './discover.js';
 import {
   schemaDifference,
   emptyMerge,
@@ -103,16 +103,18 @@ export class Catalog {
     this.format = formatsFor(spec);
   }
 
-  /** Every object under the prefix, in key order. */
+  /** Every object under the prefix (or under the glob tables' literal prefixes), in key order. */
   async listAll(signal?: AbortSignal): Promise<ObjectInfo[]> {
     const all: ObjectInfo[] = [];
-    for await (const page of this.store.list(this.spec.pathPrefix, signal)) all.push(...page);
+    for (const prefix of listPrefixes(this.spec.pathPrefix, this.spec.layout)) {
+      for await (const page of this.store.list(prefix, signal)) all.push(...page);
+    }
     return all;
   }
 
   /** The tables the request selected; with a shard, `objects` holds only the keys this shard owns. */
   select(objects: ObjectInfo[], request: CatalogRequest): { tables: SelectedTable[]; skipped: SkippedObject[] } {
-    const discovery = groupTables(objects, this.spec.filetype);
+    const discovery = groupTables(objects, this.spec.filetype, this.spec.layout);
     const wanted = tableFilter(request.tables, request.skipTables);
     const skipped = discovery.unnamed.map((key) => ({ key, table: '', reason: 'the key gives no usable table name', permanent: true }));
     const tables = discovery.tables

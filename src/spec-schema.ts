@@ -3,6 +3,7 @@
 import type { JSONSchemaType } from 'ajv';
 import type { Spec } from './spec.js';
 import { csvSchema } from './spec-csv.js';
+import { tablesSchemaProperties } from './spec-tables.js';
 
 export type FileType = 'parquet' | 'csv' | 'tsv' | 'jsonl' | 'json' | 'avro' | 'auto';
 
@@ -26,7 +27,7 @@ export const specSchema: JSONSchemaType<Spec> = {
       type: 'string',
       nullable: true,
       enum: ['parquet', 'csv', 'tsv', 'jsonl', 'ndjson', 'json', 'avro', 'auto'],
-      description: 'File format of the objects; auto takes each key\'s format from its extension.',
+      description: "File format of the objects; auto takes each key's format from its extension.",
     },
     csv: csvSchema,
     schema_sample_rows: {
@@ -37,6 +38,7 @@ export const specSchema: JSONSchemaType<Spec> = {
       description: 'Rows of each CSV/TSV/JSON file read to infer its schema (default 1000).',
     },
     infer_types: { type: 'boolean', nullable: true, description: 'Infer column types of text formats; false makes every column utf8.' },
+    ...tablesSchemaProperties,
     schema_mode: {
       type: 'string',
       nullable: true,

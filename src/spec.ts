@@ -3,11 +3,12 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { resolveCsv, type CsvOptions, type CsvSpec } from './spec-csv.js';
 import { specSchema, type FileType } from './spec-schema.js';
+import { layoutProblems, resolveLayout, type TableLayout, type TablesSpec } from './spec-tables.js';
 
 export type { CsvOptions, CsvSpec, FileType };
 
 /** The spec as the user writes it (snake_case keys, as in the Go plugin this replaces). */
-export interface Spec {
+export interface Spec extends TablesSpec {
   bucket?: string;
   local_path?: string;
   region?: string;
@@ -39,6 +40,8 @@ export interface ResolvedSpec {
   inference: { sampleRows: number; inferTypes: boolean };
   /** merge: files of a table merge their schemas; strict: a file unlike the table's first is skipped. */
   schemaMode: 'merge' | 'strict';
+  /** How keys become tables and which columns the plugin adds. */
+  layout: TableLayout;
   rowsPerRecord: number;
   /** Maximum files read at once; Infinity when the spec asks for no limit (a negative value). */
   concurrency: number;
@@ -158,7 +161,7 @@ export function parseSpec(input: unknown): ResolvedSpec {
       problems.push('endpoint: must be a URL such as https://s3.example.com');
     }
   }
-  problems.push(...csvProblems(spec.csv));
+  problems.push(...csvProblems(spec.csv), ...layoutProblems(spec));
   if (problems.length > 0) throw new SpecError(problems);
 
   const concurrency = spec.concurrency ?? 0;
@@ -170,6 +173,7 @@ export function parseSpec(input: unknown): ResolvedSpec {
     csv: resolveCsv(spec.csv, spec.filetype),
     inference: { sampleRows: spec.schema_sample_rows ?? DEFAULT_SAMPLE_ROWS, inferTypes: spec.infer_types ?? true },
     schemaMode: spec.schema_mode ?? 'merge',
+    layout: resolveLayout(spec),
     rowsPerRecord: spec.rows_per_record || DEFAULT_ROWS_PER_RECORD,
     concurrency: concurrency < 0 ? Infinity : concurrency || DEFAULT_CONCURRENCY,
     endpoint: spec.endpoint ?? '',
@@ -187,7 +191,8 @@ function csvProblems(csv: CsvSpec | undefined): string[] {
   const problems: string[] = [];
   for (const name of ['delimiter', 'quote', 'escape'] as const) {
     const value = csv[name];
-    if (value !== undefined && value !== null && [...value].length !== 1) problems.push(`csv.${name}: must be one character, not "${value}"`);
+    if (value !== undefined && value !== null && [...value].length !== 1)
+      problems.push(`csv.${name}: must be one character, not "${value}"`);
   }
   if (csv.delimiter && csv.delimiter === csv.quote) problems.push('csv.delimiter and csv.quote must differ');
   return problems;

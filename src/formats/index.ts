@@ -26,9 +26,10 @@ export function formatsFor(spec: ResolvedSpec): FileFormat {
   return {
     name: spec.filetype,
     open(source, options) {
-      const kind = detectFile(source.key, spec.filetype);
+      // Discovery has chosen the keys (by the spec's or a glob table's filetype): the extension says how to read each.
+      const kind = detectFile(source.key, 'auto');
       const format = kind && formats[kind.format];
-      if (!format) throw new FormatError(`no reader for this file's format (filetype ${spec.filetype})`);
+      if (!format) throw new FormatError(`no reader for this file's format (${source.key})`);
       return format.open(source, { ...options, compression: kind.compression });
     },
   };

@@ -127,4 +127,37 @@ describe('spec', () => {
       assert.ok(schema.properties[field]?.description, `field ${field} is described`);
     }
   });
+
+  it('checks glob tables: valid and unique names, globs that compile', () => {
+    const found = problems({
+      local_path: '.',
+      glob_tables: [
+        { name: '2024-logs', include: ['logs/**'] },
+        { name: 'a', include: ['a/**'] },
+        { name: 'a', include: ['b/[x'] },
+      ],
+      primary_key_from_source: true,
+    });
+    assert.ok(
+      found.some((p) => /glob_tables\[0\]\.name: "2024-logs" is not a valid table name/.test(p)),
+      found.join('|'),
+    );
+    assert.ok(
+      found.some((p) => /glob_tables\[2\]\.name: "a" is defined twice/.test(p)),
+      found.join('|'),
+    );
+    assert.ok(
+      found.some((p) => /glob "b\/\[x" is not valid/.test(p)),
+      found.join('|'),
+    );
+    assert.ok(found.includes('primary_key_from_source needs provenance_columns: true'), found.join('|'));
+    const spec = parseSpec({
+      local_path: '.',
+      glob_tables: [{ name: 'logs', include: ['logs/**'] }],
+      hive_partitioning: true,
+      hive_types: { year: 'int64' },
+    });
+    assert.deepEqual(spec.layout.globTables, [{ name: 'logs', include: ['logs/**'], exclude: [], filetype: undefined }]);
+    assert.deepEqual(spec.layout.hiveTypes, { year: 'int64' });
+  });
 });
