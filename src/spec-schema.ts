@@ -3,6 +3,7 @@
 import type { JSONSchemaType } from 'ajv';
 import type { Spec } from './spec.js';
 import { csvSchema } from './spec-csv.js';
+import { accessSchemaProperties } from './spec-access.js';
 import { tablesSchemaProperties } from './spec-tables.js';
 
 export type FileType = 'parquet' | 'csv' | 'tsv' | 'jsonl' | 'json' | 'avro' | 'auto';
@@ -39,6 +40,7 @@ export const specSchema: JSONSchemaType<Spec> = {
     },
     infer_types: { type: 'boolean', nullable: true, description: 'Infer column types of text formats; false makes every column utf8.' },
     ...tablesSchemaProperties,
+    ...accessSchemaProperties,
     schema_mode: {
       type: 'string',
       nullable: true,

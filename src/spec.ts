@@ -3,12 +3,13 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { resolveCsv, type CsvOptions, type CsvSpec } from './spec-csv.js';
 import { specSchema, type FileType } from './spec-schema.js';
+import { accessProblems, resolveAccess, type AccessOptions, type AccessSpec } from './spec-access.js';
 import { layoutProblems, resolveLayout, type TableLayout, type TablesSpec } from './spec-tables.js';
 
 export type { CsvOptions, CsvSpec, FileType };
 
 /** The spec as the user writes it (snake_case keys, as in the Go plugin this replaces). */
-export interface Spec extends TablesSpec {
+export interface Spec extends TablesSpec, AccessSpec {
   bucket?: string;
   local_path?: string;
   region?: string;
@@ -42,6 +43,7 @@ export interface ResolvedSpec {
   schemaMode: 'merge' | 'strict';
   /** How keys become tables and which columns the plugin adds. */
   layout: TableLayout;
+  access: AccessOptions;
   rowsPerRecord: number;
   /** Maximum files read at once; Infinity when the spec asks for no limit (a negative value). */
   concurrency: number;
@@ -59,7 +61,7 @@ export const DEFAULT_SAMPLE_ROWS = 1000;
 export { specSchema };
 
 /** Fields whose values must never be logged or echoed in an error. */
-export const SECRET_FIELDS = ['secret_access_key', 'session_token'] as const;
+export const SECRET_FIELDS = ['secret_access_key', 'session_token', 'sse_customer_key'] as const;
 
 // Compiled on first use: compiling at import time would slow every start of the plugin.
 let validator: ValidateFunction<Spec> | undefined;
@@ -161,7 +163,7 @@ export function parseSpec(input: unknown): ResolvedSpec {
       problems.push('endpoint: must be a URL such as https://s3.example.com');
     }
   }
-  problems.push(...csvProblems(spec.csv), ...layoutProblems(spec));
+  problems.push(...csvProblems(spec.csv), ...layoutProblems(spec), ...accessProblems(spec));
   if (problems.length > 0) throw new SpecError(problems);
 
   const concurrency = spec.concurrency ?? 0;
@@ -174,6 +176,7 @@ export function parseSpec(input: unknown): ResolvedSpec {
     inference: { sampleRows: spec.schema_sample_rows ?? DEFAULT_SAMPLE_ROWS, inferTypes: spec.infer_types ?? true },
     schemaMode: spec.schema_mode ?? 'merge',
     layout: resolveLayout(spec),
+    access: resolveAccess(spec),
     rowsPerRecord: spec.rows_per_record || DEFAULT_ROWS_PER_RECORD,
     concurrency: concurrency < 0 ? Infinity : concurrency || DEFAULT_CONCURRENCY,
     endpoint: spec.endpoint ?? '',
