@@ -13,6 +13,7 @@ import {
   tableSchema,
   type MergedSchema,
 } from './arrow/schema.js';
+import { BoundedCache, SchemaInterner } from './arrow/schema-cache.js';
 import { isPermanent, isPerObjectError, toObjectError } from './errors.js';
 import { formatsFor } from './formats/index.js';
 import type { FileFormat } from './formats/types.js';
@@ -82,6 +83,10 @@ export interface CatalogResult {
   skipped: SkippedObject[];
 }
 
+/** Bytes of footer cache entries (a key, an ETag, a shared schema, a count): 200,000 files of 100-byte keys. */
+const FOOTER_CACHE_BYTES = 64 * 1024 * 1024;
+const FOOTER_ENTRY_BYTES = 128;
+
 interface FooterJob {
   table: string;
   object: ObjectInfo;
@@ -92,7 +97,9 @@ interface FooterJob {
 export class Catalog {
   readonly tails = new TailCache();
   readonly format: FileFormat;
-  private readonly footers = new Map<string, FileFooter>();
+  /** Footers by key and ETag, for the sync after GetTables and the next sync of unchanged files. */
+  private readonly footers = new BoundedCache<FileFooter>(FOOTER_CACHE_BYTES, FOOTER_ENTRY_BYTES);
+  private readonly schemas = new SchemaInterner();
 
   constructor(
     readonly store: Store,
@@ -219,7 +226,7 @@ export class Catalog {
     const file = await this.format
       .open(this.source(object), { signal, budget: this.budget })
       .catch((err: unknown) => Promise.reject(toObjectError(err, this.store.uri(object.key), object.key)));
-    const footer = { schema: file.schema, numRows: file.numRows };
+    const footer = { schema: this.schemas.intern(file.schema), numRows: file.numRows };
     file.close();
     this.footers.set(id, footer);
     return footer;
