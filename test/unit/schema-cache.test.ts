@@ -23,7 +23,7 @@ describe('schema interning', () => {
       schema(new Field('id', new Int64())),
       schema(new Field('ID', new Int64())),
       schema(new Field('id', new Utf8())),
-      schema(new Field('id', new Int64(), false)),
+      schema(new Field('id', new Int64(), true)),
       schema(new Field('id', new Int64(), true, new Map([['cq:extension:primary_key', 'true']]))),
       schema(new Field('id', new List(new Field('item', new Int64())))),
       schema(new Field('id', new List(new Field('item', new Utf8())))),
