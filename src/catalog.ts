@@ -1,7 +1,8 @@
 // The catalog: lists the store, groups data files into tables and reads each file's footer to build
 // the table schemas. Footers are cached by key and ETag, so GetTables followed by Sync, or a second
 // sync of unchanged files, reads each footer once.
-import type { Schema } from 'apache-arrow';
+import type { Field, Schema } from 'apache-arrow';
+import { fileColumnClash, fileColumnFields } from './arrow/file-columns.js';
 import { groupTables, listPrefixes, ownsKey, tableFilter, type DiscoveredTable } from './discover.js';
 import {
   schemaDifference,
@@ -50,6 +51,8 @@ export interface TablePlan {
   merged: MergedSchema;
   generateCqId: boolean;
   primaryKeys: string[];
+  /** Columns the plugin adds from where rows were read (Hive partitions, provenance), in the schema after the files' own. */
+  fileColumns: Field[];
   /** Readable files of the table, in key order, with their footers. */
   files: { object: ObjectInfo; footer: FileFooter }[];
 }
@@ -64,6 +67,8 @@ export interface CatalogRequest {
 export interface PlanInput {
   name: string;
   objects: ObjectInfo[];
+  /** Every object of the table (all shards): their keys name its Hive partition columns. */
+  all?: ObjectInfo[];
   /** Schema merged from earlier syncs (from the state), extended by the objects' footers. */
   base?: MergedSchema;
   /**
@@ -137,16 +142,18 @@ export class Catalog {
     const footers = await this.readFooters(jobs.flat(), skipped, signal);
     const plans: TablePlan[] = [];
     for (const [n, input] of inputs.entries()) {
-      const merged = await this.mergeTable(input, jobs[n]!, footers, skipped, signal);
+      const fileColumns = fileColumnFields(this.spec.layout, input.all ?? input.objects);
+      const merged = await this.mergeTable(input, jobs[n]!, footers, skipped, fileColumns, signal);
       // Without a single readable file there is no schema to offer.
       if (merged.schema.files === 0) continue;
-      const schema = tableSchema(input.name, merged.schema);
+      const schema = tableSchema(input.name, merged.schema, fileColumns);
       plans.push({
         name: input.name,
         schema,
         merged: merged.schema,
         generateCqId: generatesCqId(merged.schema),
         primaryKeys: primaryKeys(schema),
+        fileColumns,
         files: merged.files,
       });
     }
@@ -182,6 +189,7 @@ export class Catalog {
     jobs: FooterJob[],
     footers: Map<FooterJob, FileFooter>,
     skipped: SkippedObject[],
+    fileColumns: Field[],
     signal?: AbortSignal,
   ) {
     const merged: MergedSchema = input.base
@@ -195,6 +203,7 @@ export class Catalog {
       try {
         if (this.spec.schemaMode === 'strict') first ??= { key: job.object.key, schema: footer.schema };
         if (first) checkStrict(first, job.object.key, footer.schema);
+        checkFileColumns(fileColumns, job.object.key, footer.schema);
         mergeSchema(merged, job.object.key, footer.schema);
         if (job.read) files.push({ object: job.object, footer });
       } catch (err) {
@@ -236,6 +245,17 @@ export class Catalog {
 /** Opens the spec's store and a catalog over it; closing the catalog closes the store. */
 export async function openCatalog(spec: ResolvedSpec, budget: ByteBudget): Promise<Catalog> {
   return new Catalog(await openStore(spec), spec, budget);
+}
+
+/** A Hive or provenance column the file also has: the table cannot hold both. */
+function checkFileColumns(fileColumns: Field[], key: string, schema: Schema): void {
+  const clash = fileColumnClash(fileColumns, schema);
+  if (clash) {
+    throw new SchemaConflictError(
+      `column "${clash}" is both a column of the file ${key} and a column the plugin adds (a Hive partition of the key, or a provenance column); rename one of them`,
+      clash,
+    );
+  }
 }
 
 /** schema_mode strict: every file of a table has exactly the first file's schema. */

@@ -105,7 +105,9 @@ export function schemaDifference(reference: Schema, schema: Schema): string | un
   const names = (s: Schema) => s.fields.map((f) => f.name).join(', ');
   if (names(reference) !== names(schema)) return `its columns are (${names(schema)}), not (${names(reference)})`;
   const changed = schema.fields.find((f, i) => !sameType(f.type, reference.fields[i]!.type));
-  return changed ? `column "${changed.name}" is ${changed.type}, not ${reference.fields.find((f) => f.name === changed.name)!.type}` : undefined;
+  return changed
+    ? `column "${changed.name}" is ${changed.type}, not ${reference.fields.find((f) => f.name === changed.name)!.type}`
+    : undefined;
 }
 
 /**
@@ -168,9 +170,9 @@ export function mergeSchema(merged: MergedSchema, key: string, schema: Schema): 
   merged.files++;
 }
 
-/** The schema sent in migrate_table and with every insert of the table. */
-export function tableSchema(table: string, merged: MergedSchema): Schema {
-  const fields = [...merged.fields];
+/** The schema sent in migrate_table and with every insert of the table: the files' columns, then the file columns (Hive, provenance). */
+export function tableSchema(table: string, merged: MergedSchema, fileColumns: Field[] = []): Schema {
+  const fields = [...merged.fields, ...fileColumns];
   const hasCqId = fields.some((f) => f.name === CQ_ID);
   if (!hasCqId) {
     fields.push(uuidField(CQ_ID, false, { [MD_UNIQUE]: 'true' }));

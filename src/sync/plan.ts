@@ -31,5 +31,5 @@ function planTable(table: SelectedTable, state: TableState): PlanInput {
   // Nothing to read and no cached schema (a shard owning no file of the table, or state written by
   // the Go plugin): the first readable footer gives the schema, so migrate_table still goes out.
   const schemaOnly = !base && fresh.length === 0 ? table.all : [];
-  return { name: table.name, objects: fresh, base, schemaExtra, schemaOnly };
+  return { name: table.name, objects: fresh, all: table.all, base, schemaExtra, schemaOnly };
 }

@@ -24,7 +24,12 @@ export async function runSync(ctx: SyncContext, request: SyncRequest, sink: Sync
   const { inputs, states } = planReads(selection.tables, ctx.state, ctx.stateId, request.shard);
   const { tables, skipped } = await catalog.plan(inputs, signal);
 
-  const options = { rowsPerRecord: catalog.spec.rowsPerRecord, deterministicCqId: request.deterministicCqId, shard: request.shard };
+  const options = {
+    rowsPerRecord: catalog.spec.rowsPerRecord,
+    deterministicCqId: request.deterministicCqId,
+    keysFromSource: catalog.spec.layout.primaryKeyFromSource,
+    shard: request.shard,
+  };
   const runs = new Map(
     tables.map((plan) => {
       const listed = selection.tables.find((t) => t.name === plan.name)!.objects;

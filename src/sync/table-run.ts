@@ -12,6 +12,8 @@ import type { SyncContext, TableSummary } from './types.js';
 export interface TableRunOptions {
   rowsPerRecord: number;
   deterministicCqId: boolean;
+  /** primary_key_from_source: the table's primary key is (_source_key, _source_row). */
+  keysFromSource?: boolean;
   shard?: ShardRef;
 }
 
@@ -38,7 +40,8 @@ export class TableRun {
     this.encoder = new RecordEncoder(plan.schema, {
       rowsPerRecord: options.rowsPerRecord,
       generateCqId: plan.generateCqId,
-      deterministicKeys: options.deterministicCqId ? plan.primaryKeys : [],
+      // Keys from the source (primary_key_from_source) exist to make ids repeatable: always deterministic.
+      deterministicKeys: options.deterministicCqId || options.keysFromSource ? plan.primaryKeys : [],
     });
   }
 
