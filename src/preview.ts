@@ -9,6 +9,7 @@ import { CQ_ID, CQ_PARENT_ID } from './arrow/schema.js';
 import { fieldTypeName } from './arrow/type-names.js';
 import { openCatalog, type Catalog, type TablePlan } from './catalog.js';
 import { errorMessage, toObjectError } from './errors.js';
+import { createLogger } from './log.js';
 import { READ_BUDGET_BYTES } from './source.js';
 import { parseSpec, SpecError } from './spec.js';
 import { ByteBudget } from './util/byte-budget.js';
@@ -67,7 +68,15 @@ export async function runPreview(args: string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
   }
-  const catalog = await openCatalog(spec, new ByteBudget(READ_BUDGET_BYTES));
+  let catalog: Catalog;
+  try {
+    // Warnings (a wrong region followed) go to stderr with the errors; the output stays the preview.
+    catalog = await openCatalog(spec, new ByteBudget(READ_BUDGET_BYTES), createLogger({ level: 'warn' }));
+  } catch (err) {
+    // Opening asks the bucket its region when the spec has none, which can fail like any request.
+    process.stderr.write(`preview failed: ${(err as Error).message}\n`);
+    return 1;
+  }
   const store = catalog.store;
   const out = (line = '') => process.stdout.write(line + '\n');
   try {

@@ -55,7 +55,7 @@ export class Source {
 
   async init(specInput: unknown, noConnection = false): Promise<void> {
     const spec = parseSpec(specInput);
-    const catalog = await openCatalog(spec, this.budget);
+    const catalog = await openCatalog(spec, this.budget, this.logger);
     this.replaceCatalog(catalog);
     this.logger.info('initialized', { store: catalog.store.location, path_prefix: spec.pathPrefix, no_connection: noConnection });
   }
@@ -95,7 +95,7 @@ export class Source {
   /** Whether the spec is valid and its bucket can be listed, without changing the current spec. */
   async testConnection(specInput: unknown): Promise<ConnectionCheck> {
     try {
-      const catalog = await openCatalog(parseSpec(specInput), this.budget);
+      const catalog = await openCatalog(parseSpec(specInput), this.budget, this.logger);
       try {
         for await (const _page of catalog.store.list(catalog.spec.pathPrefix)) break;
       } finally {

@@ -21,7 +21,7 @@ export const specSchema: JSONSchemaType<Spec> = {
       minLength: 1,
       description: 'A local directory read instead of a bucket (same discovery, naming and reading).',
     },
-    region: { type: 'string', nullable: true, minLength: 1, description: 'AWS region of the bucket. Required with bucket.' },
+    region: { type: 'string', nullable: true, minLength: 1, description: 'AWS region of the bucket; asked of the bucket when left out.' },
     local_profile: { type: 'string', nullable: true, description: 'Named profile from the shared AWS config/credentials files.' },
     path_prefix: { type: 'string', nullable: true, description: 'Only keys starting with this prefix are read (ListObjectsV2 Prefix).' },
     filetype: {

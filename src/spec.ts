@@ -32,6 +32,7 @@ export interface Spec extends TablesSpec, AccessSpec {
 
 /** The spec after defaults: what the rest of the plugin works with. */
 export interface ResolvedSpec {
+  /** `region` is '' when the spec gives none: the S3 store then asks the bucket. */
   store: { kind: 's3'; bucket: string; region: string } | { kind: 'local'; path: string };
   localProfile: string;
   pathPrefix: string;
@@ -150,7 +151,6 @@ export function parseSpec(input: unknown): ResolvedSpec {
 
   if (spec.bucket && spec.local_path) problems.push('bucket and local_path are exclusive: set one of them');
   if (!spec.bucket && !spec.local_path) problems.push('bucket is required (or local_path, to read a local directory)');
-  if (spec.bucket && !spec.region) problems.push('region is required');
   if (spec.access_key_id && !spec.secret_access_key) problems.push('secret_access_key is required with access_key_id');
   if (!spec.access_key_id && (spec.secret_access_key || spec.session_token)) {
     problems.push('access_key_id is required with secret_access_key/session_token');
@@ -168,7 +168,7 @@ export function parseSpec(input: unknown): ResolvedSpec {
 
   const concurrency = spec.concurrency ?? 0;
   return {
-    store: spec.bucket ? { kind: 's3', bucket: spec.bucket, region: spec.region! } : { kind: 'local', path: spec.local_path! },
+    store: spec.bucket ? { kind: 's3', bucket: spec.bucket, region: spec.region ?? '' } : { kind: 'local', path: spec.local_path! },
     localProfile: spec.local_profile ?? '',
     pathPrefix: spec.path_prefix ?? '',
     filetype: spec.filetype === 'ndjson' ? 'jsonl' : (spec.filetype ?? 'parquet'),
