@@ -18,6 +18,7 @@ import { BoundedCache, SchemaInterner } from './arrow/schema-cache.js';
 import { isPermanent, isPerObjectError, toObjectError } from './errors.js';
 import { formatsFor } from './formats/index.js';
 import type { FileFormat } from './formats/types.js';
+import type { Logger } from './log.js';
 import type { ResolvedSpec } from './spec.js';
 import { openStore } from './store/index.js';
 import type { ShardRef } from './state/cursors.js';
@@ -243,8 +244,8 @@ export class Catalog {
 }
 
 /** Opens the spec's store and a catalog over it; closing the catalog closes the store. */
-export async function openCatalog(spec: ResolvedSpec, budget: ByteBudget): Promise<Catalog> {
-  return new Catalog(await openStore(spec), spec, budget);
+export async function openCatalog(spec: ResolvedSpec, budget: ByteBudget, logger?: Logger): Promise<Catalog> {
+  return new Catalog(await openStore(spec, logger), spec, budget);
 }
 
 /** A Hive or provenance column the file also has: the table cannot hold both. */

@@ -47,14 +47,34 @@ export function resolveAccess(spec: AccessSpec): AccessOptions {
     sessionDurationSeconds: spec.session_duration ?? 3600,
     anonymous: spec.anonymous ?? false,
     requesterPays: spec.requester_pays ?? false,
-    sseCustomerKey: spec.sse_customer_key,
+    sseCustomerKey: spec.sse_customer_key === undefined ? undefined : canonicalBase64(spec.sse_customer_key),
   };
 }
 
+/**
+ * The key in standard base64. The SDK sends a string that is not strict standard base64 (URL-safe
+ * alphabet, line breaks) as if it were the key's text, which would be the wrong key.
+ */
+function canonicalBase64(key: string): string {
+  return Buffer.from(key, 'base64').toString('base64');
+}
+
+/**
+ * arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE. Loose on purpose: S3-compatible stores with STS have
+ * ARNs of their own (MinIO arn:minio:iam:::role/NAME, Ceph arn:aws:iam:::role/NAME, with no account).
+ */
+const ARN = /^arn:[^:\s]+:[^:\s]+:[^:\s]*:[^:\s]*:\S+$/;
+
 /** What the JSON Schema cannot say about access options. */
-export function accessProblems(spec: AccessSpec): string[] {
+export function accessProblems(spec: AccessSpec & { access_key_id?: string; local_profile?: string }): string[] {
   const problems: string[] = [];
+  if (spec.role_arn && !ARN.test(spec.role_arn)) {
+    problems.push(`role_arn: "${spec.role_arn}" is not an ARN; expected arn:aws:iam::ACCOUNT:role/NAME`);
+  }
   if (spec.anonymous && spec.role_arn) problems.push('anonymous and role_arn are exclusive: unsigned requests cannot assume a role');
+  if (spec.anonymous && (spec.access_key_id || spec.local_profile)) {
+    problems.push('anonymous and access_key_id/local_profile are exclusive: anonymous requests are not signed');
+  }
   if ((spec.external_id || spec.role_session_name || spec.session_duration) && !spec.role_arn) {
     problems.push('external_id, role_session_name and session_duration need role_arn');
   }

@@ -7,6 +7,12 @@ interface Context {
   region: string;
   endpoint: string;
   action: string;
+  /** Unsigned requests (anonymous: true): a refusal means the bucket is not public. */
+  anonymous?: boolean;
+  /** The role the requests are signed as, named in the access-denied hint. */
+  roleArn?: string;
+  /** Whether GETs carry an SSE-C key (never its value). */
+  sseCustomerKey?: boolean;
 }
 
 interface AwsLikeError {
@@ -40,7 +46,7 @@ function status(err: AwsLikeError): number | undefined {
 }
 
 /** Network-level failure codes, looked for on the error and its causes. */
-function networkCode(err: unknown): string | undefined {
+export function networkCode(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
     const code = (e as { code?: string }).code;
     if (code && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|TimeoutError)$/.test(code)) {
@@ -51,6 +57,24 @@ function networkCode(err: unknown): string | undefined {
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/**
+ * The bucket's region as an error answer names it: the x-amz-bucket-region header (AWS sends it on
+ * redirects and refusals), or the <Region> of an AuthorizationHeaderMalformed body.
+ */
+export function bucketRegionOf(err: unknown): string | undefined {
+  const e = (err ?? {}) as AwsLikeError;
+  return e.$response?.headers?.['x-amz-bucket-region'] || e.Region || undefined;
+}
+
+/** An answer saying the request was signed for the wrong region (whether or not it names the right one). */
+export function isWrongRegion(err: unknown): boolean {
+  const e = (err ?? {}) as AwsLikeError;
+  const name = errorName(e);
+  if (name === 'PermanentRedirect' || name === 'IllegalLocationConstraintException' || status(e) === 301) return true;
+  // Malformed for another reason (a broken header) when no region is named.
+  return (name === 'AuthorizationHeaderMalformed' || status(e) === 400) && bucketRegionOf(e) !== undefined;
 }
 
 export function isObjectGone(err: unknown): boolean {
@@ -167,7 +191,7 @@ export function describeS3Error(err: unknown, context: Context): StoreError {
     name === 'IllegalLocationConstraintException' ||
     code === 301
   ) {
-    const actual = e.$response?.headers?.['x-amz-bucket-region'] ?? e.Region;
+    const actual = bucketRegionOf(e);
     const hint = actual
       ? `; the bucket is in region "${actual}": set region: ${actual}`
       : '; set region to the region the bucket was created in';
@@ -182,11 +206,7 @@ export function describeS3Error(err: unknown, context: Context): StoreError {
     code === 403 ||
     code === 401
   ) {
-    return new StoreError(
-      `${ctx.action}: access denied to ${where}${detail}; check the credentials (access_key_id/secret_access_key, local_profile, ` +
-        `or the AWS default chain) and that they allow s3:ListBucket and s3:GetObject on this bucket`,
-      'access_denied',
-    );
+    return accessDenied(ctx, where, detail);
   }
   if (name === 'CredentialsProviderError' || (/Could not load credentials|credential/i.test(e.message ?? '') && !code)) {
     return new StoreError(
@@ -203,7 +223,35 @@ export function describeS3Error(err: unknown, context: Context): StoreError {
     );
   }
   return new StoreError(
-    `${ctx.action}: S3 request to ${where} failed${detail || (typeof err === 'string' && err ? ` (${scrubSecrets(err)})` : '')}`,
+    `${ctx.action}: S3 request to ${where} failed${detail || (typeof err === 'string' && err ? ` (${scrubSecrets(err)})` : '')}` +
+      sseHint(name, e.message, ctx),
     'other',
   );
+}
+
+function accessDenied(ctx: Context, where: string, detail: string): StoreError {
+  // An unsigned request can only be refused for one reason: the bucket does not allow public reads.
+  if (ctx.anonymous) {
+    return new StoreError(
+      `${ctx.action}: ${where} refused anonymous access${detail}: the bucket is not public (anonymous: true sends unsigned ` +
+        `requests); give credentials instead, or have the bucket's owner allow public s3:ListBucket and s3:GetObject`,
+      'access_denied',
+    );
+  }
+  const who = ctx.roleArn
+    ? `check that role ${ctx.roleArn} (assumed with STS) is allowed s3:ListBucket and s3:GetObject on this bucket`
+    : 'check the credentials (access_key_id/secret_access_key, local_profile, or the AWS default chain) and that they allow ' +
+      's3:ListBucket and s3:GetObject on this bucket';
+  // S3 answers a GET with the wrong SSE-C key with 403 as well.
+  const key =
+    ctx.sseCustomerKey && ctx.action.startsWith('reading ') ? ', and that sse_customer_key is the key the object was written with' : '';
+  return new StoreError(`${ctx.action}: access denied to ${where}${detail}; ${who}${key}`, 'access_denied');
+}
+
+/** What to do when S3 says the SSE-C parameters do not fit the object (it is encrypted with a key, or it is not). */
+function sseHint(name: string, message: string | undefined, ctx: Context): string {
+  if (name !== 'InvalidRequest' || !/encrypt|server side/i.test(message ?? '')) return '';
+  return ctx.sseCustomerKey
+    ? '; sse_customer_key is sent with every GET, and this object is not encrypted with a customer-provided key (SSE-C)'
+    : '; the object is encrypted with a customer-provided key (SSE-C): set sse_customer_key';
 }

@@ -1,6 +1,7 @@
 // A fault-injecting HTTP reverse proxy of the test suite's own, put between the plugin and the S3
 // test server (Swift s3api) and driven per test: answer 503 SlowDown / 500 InternalError, reset a
-// connection after N body bytes, truncate a body, delay, drop a request, or become unreachable.
+// connection after N body bytes, truncate a body, delay, drop a request, or become unreachable. It
+// records every request, headers included (what a request was signed with, which S3 parameters it sent).
 //
 // Requests are forwarded unmodified: same method, path, query and raw headers, including Host. SigV4
 // signs the Host header, and Swift's s3api checks the signature against the Host it receives, so the
@@ -87,6 +88,8 @@ export interface ProxiedRequest {
   aborted?: boolean;
   /** Response body bytes sent to the client. */
   bytes: number;
+  /** The request's headers as received (lower-case names), e.g. to see how it was signed. */
+  headers: IncomingHttpHeaders;
 }
 
 export interface FaultProxy {
@@ -200,7 +203,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       range,
       headers: req.headers,
     };
-    const entry: ProxiedRequest = { method: info.method, url, status: 0, time: Date.now(), bytes: 0 };
+    const entry: ProxiedRequest = { method: info.method, url, status: 0, time: Date.now(), bytes: 0, headers: req.headers };
     if (range !== undefined) entry.range = range;
     log(entry);
     open++;
