@@ -1,7 +1,8 @@
 // Where a file's rows are read: open the object in its format, decode batches, encode them as insert
-// records and send them. A per-object failure is reported and the sync goes on; anything else (a
-// store failure, cancellation) fails the sync.
-import { isPermanent, isPerObjectError, toObjectError } from '../errors.js';
+// records and send them, and check that as many rows went out as the file declares. A per-object
+// failure is reported, naming the object, and the sync goes on; anything else (a store failure,
+// cancellation) fails the sync.
+import { FormatError, isPermanent, isPerObjectError, toObjectError } from '../errors.js';
 import type { ByteSource, ObjectInfo } from '../store/types.js';
 import type { TableRun } from './table-run.js';
 import type { SyncContext, SyncSink } from './types.js';
@@ -22,7 +23,17 @@ export interface FileJob {
 /** Reports a per-object problem: counted, logged and sent to the client once. */
 export type Report = (table: string, key: string, message: string) => Promise<void>;
 
-/** Streams one file's rows; returns whether the object is done (delivered or skipped for good). */
+/** The rows read from a file disagree with the number it declares (its footer lies, or its pages do). */
+class RowCountError extends FormatError {
+  constructor(declared: number, read: number) {
+    super(`the file declares ${declared} rows but ${read} were read from it`);
+  }
+}
+
+/**
+ * Streams one file's rows; returns whether the object is done (delivered, or skipped for good). Every
+ * row the file declares must arrive: a file that yields fewer or more is reported and not done.
+ */
 export async function readFile(
   { run, object }: FileJob,
   ctx: SyncContext,
@@ -33,9 +44,8 @@ export async function readFile(
   const { catalog } = ctx;
   let rows = 0;
   try {
-    const file = await catalog.format
-      .open(counted(catalog.source(object), run, ctx), { signal, budget: catalog.budget })
-      .catch((err: unknown) => Promise.reject(toObjectError(err, catalog.store.uri(object.key), object.key)));
+    const file = await catalog.format.open(counted(catalog.source(object), run, ctx), { signal, budget: catalog.budget });
+    const declared = file.numRows;
     // Problems inside the file the reader went past (a value that does not fit its column, a
     // malformed row): sent on after each batch, so they arrive close to the rows they concern.
     const issues: string[] = [];
@@ -52,6 +62,8 @@ export async function readFile(
       };
       for await (const batch of file.batches(batchOptions)) {
         await flushIssues();
+        // More rows than declared: stop before sending any of them.
+        if (declared !== undefined && rows + batch.numRows > declared) throw new RowCountError(declared, rows + batch.numRows);
         for (const record of run.encoder.encode(batch)) {
           await sink.insert(record.ipc, record.rows);
           rows += record.rows;
@@ -63,12 +75,16 @@ export async function readFile(
     } finally {
       file.close();
     }
+    if (declared !== undefined && rows !== declared) throw new RowCountError(declared, rows);
     return true;
   } catch (err) {
     if (signal.aborted || !isPerObjectError(err)) throw err;
+    // Named by its URI, whether it failed opening or while its rows were read.
+    const { message } = toObjectError(err, catalog.store.uri(object.key), object.key) as Error;
     const partial = rows > 0 ? ` (${rows} rows of it were delivered before the failure)` : '';
-    await report(run.name, object.key, `${(err as Error).message}${partial}`);
-    return rows === 0 && isPermanent(err);
+    await report(run.name, object.key, `${message}${partial}`);
+    // A file whose rows did not add up is read again next time, whatever was delivered.
+    return rows === 0 && isPermanent(err) && !(err instanceof RowCountError);
   }
 }
 

@@ -1,10 +1,11 @@
 // A Parquet file's footer, read with ranged GETs and checked before any byte reaches the decoder:
 // the tail (usually the whole footer) in one read, the rest of the metadata when it is larger, and
-// the byte range of every row group's column chunks.
+// the byte range and column chunks of every row group, once validate.ts has found them consistent.
 import { parquetMetadata } from 'hyparquet';
 import { errorMessage, FormatError } from '../../errors.js';
 import { TAIL_BYTES } from '../../store/tail-cache.js';
 import type { ByteSource } from '../../store/types.js';
+import { checkMetadata, type CheckedRowGroup } from './validate.js';
 
 /** Bytes of the file held in memory, starting at `start`. */
 export interface Segment {
@@ -12,13 +13,11 @@ export interface Segment {
   bytes: Uint8Array;
 }
 
-export interface RowGroupRange {
-  start: number;
-  end: number;
-  rows: number;
-  /** Uncompressed size, as the footer states it. */
-  bytes: number;
-}
+/** A row group's byte range [start, end), rows, uncompressed size and column chunks, checked. */
+export type RowGroupRange = CheckedRowGroup;
+
+/** Footers are read whole into memory: a longer one is refused rather than fetched. */
+export const MAX_FOOTER_BYTES = 256 * 1024 * 1024;
 
 const PARQUET_MAGIC = 0x31524150; // "PAR1", little-endian
 
@@ -32,6 +31,9 @@ export async function readFooter(source: ByteSource, signal?: AbortSignal): Prom
   const metadataLength = view.getUint32(tail.byteLength - 8, true);
   const footerStart = source.size - 8 - metadataLength;
   if (footerStart < 4) throw new FormatError(`not a Parquet file: footer length ${metadataLength} exceeds the file`);
+  if (metadataLength > MAX_FOOTER_BYTES) {
+    throw new FormatError(`not a readable Parquet file: the footer claims ${metadataLength} bytes, more than the ${MAX_FOOTER_BYTES} read`);
+  }
   if (footerStart >= tailStart) return { start: tailStart, bytes: tail };
   const head = await source.read(footerStart, tailStart, signal);
   const bytes = new Uint8Array(source.size - footerStart);
@@ -40,38 +42,18 @@ export async function readFooter(source: ByteSource, signal?: AbortSignal): Prom
   return { start: footerStart, bytes };
 }
 
-/** Byte range [start, end) of every row group's column chunks, checked against the file's size. */
+/**
+ * Every row group's byte range [start, end), rows and column chunks, once the footer has been checked
+ * against itself and the file (see validate.ts): what fails is a FormatError saying what is wrong.
+ */
 export function rowGroupRanges(footer: Segment, fileSize: number): RowGroupRange[] {
-  let ranges: RowGroupRange[];
+  const { bytes } = footer;
+  const metadataLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(bytes.byteLength - 8, true);
   try {
-    ranges = parquetMetadata(footer.bytes).row_groups.map(rowGroupRange);
+    return checkMetadata(parquetMetadata(bytes, { geoparquet: false }), fileSize - 8 - metadataLength);
   } catch (err) {
+    // hyparquet's own errors (a footer that is not Thrift, fields missing) say what broke.
+    if (err instanceof FormatError) throw err;
     throw new FormatError(`not a readable Parquet file: ${errorMessage(err)}`);
   }
-  for (const r of ranges) {
-    if ((r.start < 4 && r.end > r.start) || r.end > fileSize - 8 || r.end < r.start) {
-      throw new FormatError(`not a readable Parquet file: a row group's column chunks point outside the data (bytes ${r.start}-${r.end})`);
-    }
-  }
-  return ranges;
-}
-
-type RowGroupMeta = ReturnType<typeof parquetMetadata>['row_groups'][number];
-
-function rowGroupRange(group: RowGroupMeta): RowGroupRange {
-  const rows = Number(group.num_rows);
-  const bytes = Number(group.total_byte_size);
-  let start = Infinity;
-  let end = 0;
-  for (const column of group.columns) {
-    const m = column.meta_data;
-    if (!m) continue;
-    const data = Number(m.data_page_offset);
-    const dict = m.dictionary_page_offset === undefined ? undefined : Number(m.dictionary_page_offset);
-    // Some writers store 0 for "no dictionary page".
-    const chunkStart = dict !== undefined && dict > 0 && dict < data ? dict : data;
-    start = Math.min(start, chunkStart);
-    end = Math.max(end, chunkStart + Number(m.total_compressed_size));
-  }
-  return start === Infinity ? { start: 0, end: 0, rows, bytes } : { start, end, rows, bytes };
 }

@@ -8,6 +8,7 @@ import type { ByteBudget } from '../../util/byte-budget.js';
 import type { BatchOptions, FileFormat, FileReader, OpenOptions } from '../types.js';
 import { openDecoder, Segments, type DecoderFile } from './decoder.js';
 import { readFooter, rowGroupRanges, type RowGroupRange } from './footer.js';
+import { checkRowGroupPages } from './page-headers.js';
 
 /**
  * A row group is charged DECODE_FOOTPRINT times its compressed size against the budget: the decoder
@@ -53,10 +54,14 @@ interface FetchedGroup {
 }
 
 async function fetchGroup({ source, ranges, budget }: OpenFile, index: number, signal?: AbortSignal): Promise<FetchedGroup> {
-  const { start, end } = ranges[index]!;
+  const range = ranges[index]!;
+  const { start, end } = range;
   const release = await budget.acquire(DECODE_FOOTPRINT * (end - start), signal);
   try {
-    return { segment: { start, bytes: await source.read(start, end, signal) }, release };
+    const bytes = await source.read(start, end, signal);
+    // Every page header is checked (sizes, CRCs) before a byte of the row group reaches the decoder.
+    checkRowGroupPages(bytes, start, range, { maxPageBytes: budget.capacity });
+    return { segment: { start, bytes }, release };
   } catch (err) {
     release();
     throw err;
