@@ -3,6 +3,8 @@
 // failure is reported, naming the object, and the sync goes on; anything else (a store failure,
 // cancellation) fails the sync.
 import { FormatError, isPermanent, isPerObjectError, toObjectError } from '../errors.js';
+import { fileValues, withFileColumns } from '../arrow/file-columns.js';
+import type { FileReader } from '../formats/types.js';
 import type { ByteSource, ObjectInfo } from '../store/types.js';
 import type { TableRun } from './table-run.js';
 import type { SyncContext, SyncSink } from './types.js';
@@ -34,58 +36,68 @@ class RowCountError extends FormatError {
  * Streams one file's rows; returns whether the object is done (delivered, or skipped for good). Every
  * row the file declares must arrive: a file that yields fewer or more is reported and not done.
  */
-export async function readFile(
-  { run, object }: FileJob,
-  ctx: SyncContext,
-  sink: SyncSink,
-  report: Report,
-  signal: AbortSignal,
-): Promise<boolean> {
+export async function readFile(job: FileJob, ctx: SyncContext, sink: SyncSink, report: Report, signal: AbortSignal): Promise<boolean> {
   const { catalog } = ctx;
-  let rows = 0;
+  const { run, object } = job;
+  const sent = { rows: 0 };
   try {
     const file = await catalog.format.open(counted(catalog.source(object), run, ctx), { signal, budget: catalog.budget });
-    const declared = file.numRows;
-    // Problems inside the file the reader went past (a value that does not fit its column, a
-    // malformed row): sent on after each batch, so they arrive close to the rows they concern.
-    const issues: string[] = [];
-    const flushIssues = async () => {
-      for (const message of issues.splice(0)) await report(run.name, object.key, message);
-    };
     try {
-      const { rowsPerRecord } = catalog.spec;
-      const batchOptions = {
-        maxRows: decodeBatchSize(rowsPerRecord),
-        rowMultiple: rowsPerRecord,
-        signal,
-        report: (m: string) => issues.push(m),
-      };
-      for await (const batch of file.batches(batchOptions)) {
-        await flushIssues();
-        // More rows than declared: stop before sending any of them.
-        if (declared !== undefined && rows + batch.numRows > declared) throw new RowCountError(declared, rows + batch.numRows);
-        for (const record of run.encoder.encode(batch)) {
-          await sink.insert(record.ipc, record.rows);
-          rows += record.rows;
-          run.summary.rows += record.rows;
-          ctx.telemetry.add('rows', record.rows, { table: run.name });
-        }
-      }
-      await flushIssues();
+      await sendRows(file, job, { ctx, sink, report, signal }, sent);
     } finally {
       file.close();
     }
-    if (declared !== undefined && rows !== declared) throw new RowCountError(declared, rows);
+    if (file.numRows !== undefined && sent.rows !== file.numRows) throw new RowCountError(file.numRows, sent.rows);
     return true;
   } catch (err) {
     if (signal.aborted || !isPerObjectError(err)) throw err;
     // Named by its URI, whether it failed opening or while its rows were read.
     const { message } = toObjectError(err, catalog.store.uri(object.key), object.key) as Error;
-    const partial = rows > 0 ? ` (${rows} rows of it were delivered before the failure)` : '';
+    const partial = sent.rows > 0 ? ` (${sent.rows} rows of it were delivered before the failure)` : '';
     await report(run.name, object.key, `${message}${partial}`);
     // A file whose rows did not add up is read again next time, whatever was delivered.
-    return rows === 0 && isPermanent(err) && !(err instanceof RowCountError);
+    return sent.rows === 0 && isPermanent(err) && !(err instanceof RowCountError);
   }
+}
+
+interface SendContext {
+  ctx: SyncContext;
+  sink: SyncSink;
+  report: Report;
+  signal: AbortSignal;
+}
+
+/** Decodes the file's batches, adds the file columns, and sends them as insert records. */
+async function sendRows(file: FileReader, { run, object }: FileJob, { ctx, sink, report, signal }: SendContext, sent: { rows: number }) {
+  const declared = file.numRows;
+  // Problems inside the file the reader went past (a value that does not fit its column, a
+  // malformed row): sent on after each batch, so they arrive close to the rows they concern.
+  const issues: string[] = [];
+  const flushIssues = async () => {
+    for (const message of issues.splice(0)) await report(run.name, object.key, message);
+  };
+  const { fileColumns } = run.plan;
+  const values = fileColumns.length > 0 ? fileValues(object, fileColumns, (m) => issues.push(m)) : undefined;
+  const { rowsPerRecord } = ctx.catalog.spec;
+  const batchOptions = {
+    maxRows: decodeBatchSize(rowsPerRecord),
+    rowMultiple: rowsPerRecord,
+    signal,
+    report: (m: string) => issues.push(m),
+  };
+  for await (const decoded of file.batches(batchOptions)) {
+    await flushIssues();
+    // More rows than declared: stop before sending any of them.
+    if (declared !== undefined && sent.rows + decoded.numRows > declared) throw new RowCountError(declared, sent.rows + decoded.numRows);
+    const batch = values ? withFileColumns(decoded, fileColumns, values, sent.rows) : decoded;
+    for (const record of run.encoder.encode(batch, { firstRow: sent.rows })) {
+      await sink.insert(record.ipc, record.rows);
+      sent.rows += record.rows;
+      run.summary.rows += record.rows;
+      ctx.telemetry.add('rows', record.rows, { table: run.name });
+    }
+  }
+  await flushIssues();
 }
 
 /** The object's bytes, counted into the table's summary and the bytes_read metric as they arrive. */
