@@ -166,6 +166,7 @@ async function readStub(declared: number | undefined, batches: [number, number][
   const object = { key: 'stub/part-0.parquet', size: 100, lastModified: new Date(), etag: 'x' };
   const run = {
     name: 'stub',
+    plan: { fileColumns: [] },
     encoder: new RecordEncoder(idSchema, { rowsPerRecord: 10, generateCqId: false, deterministicKeys: [] }),
     summary: { rows: 0 },
   };

@@ -361,7 +361,12 @@ describe('an oversize row in a file', () => {
       `SELECT i::INTEGER AS id, repeat('ab', CASE WHEN i = 1 THEN 1048576 ELSE 100 END) AS doc FROM range(3) t(i)`,
     );
     const fields = DOC_FIELDS.map((f) => new Field(f.name, f.type, true));
-    const run = { name: 'docs', encoder: encoder(fields, { maxRecordBytes: 64 * KiB, recordLimitBytes: 1 * MiB }), summary: { rows: 0 } };
+    const run = {
+      name: 'docs',
+      plan: { fileColumns: [] },
+      encoder: encoder(fields, { maxRecordBytes: 64 * KiB, recordLimitBytes: 1 * MiB }),
+      summary: { rows: 0 },
+    };
     const source = { key: 'docs/part-0.parquet', size: bytes.byteLength, read: async (s: number, e: number) => bytes.slice(s, e) };
     const ctx = {
       catalog: {
@@ -390,7 +395,8 @@ describe('an oversize row in a file', () => {
     const [table, key, message] = reports[0]!;
     assert.equal(table, 'docs');
     assert.equal(key, 'docs/part-0.parquet');
-    assert.match(message, /row 2 of a batch of 3 rows is 2 MiB, more than the 1 MiB a CloudQuery message can carry/);
+    // readFile passes the file position: the row is named by its place in the object.
+    assert.match(message, /row 2 is 2 MiB, more than the 1 MiB a CloudQuery message can carry/);
   });
 });
 
