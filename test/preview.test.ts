@@ -13,7 +13,10 @@ const preview = (args: string[], env: Record<string, string> = {}) =>
 describe('preview of the bundled sample data (npm start)', () => {
   it('prints every table with its columns, row count and sample rows', async () => {
     const { stdout } = await preview(['--spec', 'examples/sample-spec.yml']);
-    assert.match(stdout, /4 objects listed, 3 tables/);
+    assert.match(stdout, /6 objects listed, 5 tables/);
+    assert.match(stdout, /Table clicks_2024: 1 file\(s\), rows unknown until read/);
+    assert.match(stdout, /Table stores: 1 file\(s\), rows unknown until read/);
+    assert.match(stdout, /device\s+json/);
     assert.match(stdout, /Table customers: 1 file\(s\), 50 rows/);
     assert.match(stdout, /Table events_2024_01_14: 1 file\(s\), 120 rows/);
     assert.match(stdout, /Table sales_2024: 2 file\(s\), 450 rows/);

@@ -73,8 +73,9 @@ async function sendRows(file: FileReader, { run, object }: FileJob, { ctx, sink,
   // Problems inside the file the reader went past (a value that does not fit its column, a
   // malformed row): sent on after each batch, so they arrive close to the rows they concern.
   const issues: string[] = [];
+  const uri = ctx.catalog.store.uri(object.key);
   const flushIssues = async () => {
-    for (const message of issues.splice(0)) await report(run.name, object.key, message);
+    for (const message of issues.splice(0)) await report(run.name, object.key, `${uri}: ${message}`);
   };
   const { fileColumns } = run.plan;
   const values = fileColumns.length > 0 ? fileValues(object, fileColumns, (m) => issues.push(m)) : undefined;

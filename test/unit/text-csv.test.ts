@@ -1,0 +1,242 @@
+// CSV and TSV readers without a server: options, RFC 4180 edge cases, inference, bad input.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FormatError, ObjectError } from '../../src/errors.js';
+import { formatsFor } from '../../src/formats/index.js';
+import { parseSpec } from '../../src/spec.js';
+import { ByteBudget } from '../../src/util/byte-budget.js';
+import { compress, memorySource, readText, typesOf } from '../support/text-fixtures.js';
+
+const days = (iso: string) => Date.parse(iso) / 86_400_000;
+const micros = (iso: string) => BigInt(Date.parse(iso)) * 1000n;
+
+describe('CSV inference and values', () => {
+  it('infers every type and delivers exact values', async () => {
+    const text = [
+      'b,i,big,f,d,ts,tstz,s,n',
+      'true,1,9007199254740993,1.5,2024-01-31,2024-01-31 10:00:00,2024-01-31T10:00:00+02:00,x,',
+      'false,-2,-9223372036854775808,1e3,1970-01-01,2024-01-31T10:00:00.000001,2024-01-31 10:00:00Z,"y, z",',
+    ].join('\n');
+    const { schema, rows, problems } = await readText('t.csv', text);
+    assert.deepEqual(typesOf(schema), {
+      b: 'Bool',
+      i: 'Int64',
+      big: 'Int64',
+      f: 'Float64',
+      d: 'Date32<DAY>',
+      ts: 'Timestamp<MICROSECOND>',
+      tstz: 'Timestamp<MICROSECOND, UTC>',
+      s: 'Utf8',
+      n: 'Utf8',
+    });
+    assert.ok(schema.fields.every((f) => f.nullable && f.metadata.get('cq-source-s3:inferred') === 'true'));
+    assert.deepEqual(problems, []);
+    assert.deepEqual(rows[0], {
+      b: true,
+      i: 1n,
+      big: 9007199254740993n,
+      f: 1.5,
+      d: days('2024-01-31'),
+      ts: micros('2024-01-31T10:00:00Z'),
+      tstz: micros('2024-01-31T08:00:00Z'),
+      s: 'x',
+      n: null,
+    });
+    assert.deepEqual(rows[1], {
+      b: false,
+      i: -2n,
+      big: -9223372036854775808n,
+      f: 1000,
+      d: 0,
+      ts: micros('2024-01-31T10:00:00Z') + 1n,
+      tstz: micros('2024-01-31T10:00:00Z'),
+      s: 'y, z',
+      n: null,
+    });
+  });
+
+  it('widens int -> float, date -> timestamp, anything else mixed -> utf8', async () => {
+    const text = 'a,b,c,d\n1,2024-01-01,1,x\n2.5,2024-01-02 03:00:00,true,1\n';
+    const { schema, rows } = await readText('t.csv', text);
+    assert.deepEqual(typesOf(schema), { a: 'Float64', b: 'Timestamp<MICROSECOND>', c: 'Utf8', d: 'Utf8' });
+    assert.deepEqual(rows[0], { a: 1, b: micros('2024-01-01T00:00:00Z'), c: '1', d: 'x' });
+  });
+
+  it('infer_types: false makes every column utf8', async () => {
+    const { schema, rows } = await readText('t.csv', 'a,b\n1,true\n', { infer_types: false });
+    assert.deepEqual(typesOf(schema), { a: 'Utf8', b: 'Utf8' });
+    assert.deepEqual(rows, [{ a: '1', b: 'true' }]);
+  });
+
+  it('a late value that does not fit: null, reported with line, column and value', async () => {
+    const lines = ['id,n'];
+    for (let i = 0; i < 10; i++) lines.push(`${i},${i}`);
+    lines.push('10,"not a number, at all"', '11,11');
+    const { rows, problems } = await readText('t.csv', lines.join('\r\n'), { schema_sample_rows: 5 });
+    assert.equal(rows.length, 12);
+    assert.deepEqual(rows[10], { id: 10n, n: null });
+    assert.deepEqual(rows[11], { id: 11n, n: 11n });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^line 12: column "n": value "not a number, at all" does not fit the column's type int64/);
+  });
+
+  it('reports at most 100 values a file, then the total; long values cut to 100 characters', async () => {
+    const lines = ['n', '1'];
+    for (let i = 0; i < 150; i++) lines.push('x'.repeat(300));
+    const { rows, problems } = await readText('t.csv', lines.join('\n'), { schema_sample_rows: 1 });
+    assert.equal(rows.length, 151);
+    assert.equal(problems.length, 101);
+    assert.ok(problems[0]!.includes(`"${'x'.repeat(100)}…"`));
+    assert.ok(!problems[0]!.includes('x'.repeat(101)));
+    assert.match(problems[100]!, /150 problems in this file in all; only the first 100 were reported/);
+  });
+});
+
+describe('CSV syntax and options', () => {
+  it('RFC 4180: quoted delimiters, doubled quotes, embedded newlines, CRLF, blank lines; lines counted right', async () => {
+    const text = 'a,b\r\n"1,5","say ""hi"""\r\n\r\n"x\r\ny",2\r\n3,4\r\nbad,row,extra\r\n';
+    const { rows, problems } = await readText('t.csv', text);
+    assert.deepEqual(rows, [
+      { a: '1,5', b: 'say "hi"' },
+      { a: 'x\r\ny', b: '2' },
+      { a: '3', b: '4' },
+    ]);
+    assert.deepEqual(problems, ['line 7: 3 fields where the header has 2; row skipped']);
+  });
+
+  it('an unquoted empty field is null, a quoted one an empty string (null in typed columns)', async () => {
+    const { rows } = await readText('t.csv', 's,n\n"",""\n,\nx,1\n');
+    assert.deepEqual(rows, [
+      { s: '', n: null },
+      { s: null, n: null },
+      { s: 'x', n: 1n },
+    ]);
+  });
+
+  it('every csv option: delimiter, quote, escape, skip_rows, comment, null/true/false values, column_names', async () => {
+    const text = "generated by a tool\nsecond preamble line\nid;flag;note\n# a comment\n1;Y;'it\\'s; fine'\n2;N;NA\n";
+    const { schema, rows } = await readText('t.csv', text, {
+      csv: {
+        delimiter: ';',
+        quote: "'",
+        escape: '\\',
+        skip_rows: 2,
+        comment: '#',
+        null_values: ['NA'],
+        true_values: ['Y'],
+        false_values: ['N'],
+        column_names: ['key', 'ok', 'text'],
+      },
+    });
+    assert.deepEqual(typesOf(schema), { key: 'Int64', ok: 'Bool', text: 'Utf8' });
+    assert.deepEqual(rows, [
+      { key: 1n, ok: true, text: "it's; fine" },
+      { key: 2n, ok: false, text: null },
+    ]);
+  });
+
+  it('header: false names columns column_1...; duplicate and empty header names made unique', async () => {
+    const noHeader = await readText('t.csv', '1,a\n2,b\n', { csv: { header: false } });
+    assert.deepEqual(noHeader.rows, [
+      { column_1: 1n, column_2: 'a' },
+      { column_1: 2n, column_2: 'b' },
+    ]);
+    const dup = await readText('t.csv', 'a,,a,a_2,a\n1,2,3,4,5\n');
+    assert.deepEqual(
+      dup.schema.fields.map((f) => f.name),
+      ['a', 'column_2', 'a_3', 'a_2', 'a_4'],
+    );
+  });
+
+  it('TSV: tab delimiter by default', async () => {
+    const { rows } = await readText('t.tsv', 'a\tb\n1,5\t"x\ty"\n');
+    assert.deepEqual(rows, [{ a: '1,5', b: 'x\ty' }]);
+  });
+
+  it('encodings: UTF-8 BOM stripped, latin1, UTF-16LE (with BOM)', async () => {
+    const text = 'name,city\nJosé,Zürich\n';
+    const bom = await readText('t.csv', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]));
+    assert.deepEqual(bom.rows, [{ name: 'José', city: 'Zürich' }]);
+    const latin1 = await readText('t.csv', Buffer.from(text, 'latin1'), { csv: { encoding: 'latin1' } });
+    assert.deepEqual(latin1.rows, [{ name: 'José', city: 'Zürich' }]);
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    assert.deepEqual((await readText('t.csv', utf16, { csv: { encoding: 'utf-16le' } })).rows, [{ name: 'José', city: 'Zürich' }]);
+    await assert.rejects(readText('t.csv', utf16), /UTF-16LE byte-order mark: set csv.encoding to utf-16le/);
+  });
+
+  it('compressed files (gzip, zstd, bzip2) and a gzip object without the extension', async () => {
+    const lines = ['id,v'];
+    for (let i = 0; i < 5000; i++) lines.push(`${i},v${i}`);
+    const text = lines.join('\n');
+    for (const compression of ['gz', 'zst', 'bz2'] as const) {
+      const { rows } = await readText(`t.csv.${compression}`, await compress(text, compression));
+      assert.equal(rows.length, 5000, compression);
+      assert.deepEqual(rows[4999], { id: 4999n, v: 'v4999' });
+    }
+    assert.equal((await readText('t.csv', await compress(text, 'gz'))).rows.length, 5000);
+  });
+});
+
+describe('CSV bad input', () => {
+  it('a stray quote in an unquoted field: reported, the rest goes on', async () => {
+    const { rows, problems } = await readText('t.csv', 'a,b\n1,x"y"\n2,z\n');
+    assert.deepEqual(rows, [{ a: 2n, b: 'z' }]);
+    assert.deepEqual(problems, ['line 2: a quote inside an unquoted field; row skipped']);
+  });
+
+  it('a quote never closed: FormatError saying where, after the rows before it', async () => {
+    const problems: string[] = [];
+    const spec = parseSpec({ local_path: '/x', filetype: 'csv' });
+    const file = await formatsFor(spec).open(memorySource('t.csv', 'a,b\n1,2\n3,"open\n4,5\n'), { budget: new ByteBudget(1 << 20) });
+    const rows: number[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const batch of file.batches({ maxRows: 100, rowMultiple: 1, report: (m) => problems.push(m) })) rows.push(batch.numRows);
+      })(),
+      (err: Error) => err instanceof FormatError && /a quoted field opened after line 2 is never closed/.test(err.message),
+    );
+    assert.deepEqual(rows, [1]);
+  });
+
+  it('binary data, invalid UTF-8 or a line without end: FormatError', async () => {
+    await assert.rejects(
+      readText('t.csv', Buffer.from([0x61, 0x2c, 0x62, 0x0a, 0x00, 0x01, 0x02, 0x0a])),
+      /not a text file: a NUL byte at byte 4/,
+    );
+    await assert.rejects(readText('t.csv', Buffer.from([0x61, 0x0a, 0xc3, 0x28, 0x0a])), /not UTF-8 text/);
+  });
+
+  it('a store error passes through unchanged, not as a FormatError', async () => {
+    const source = { key: 't.csv', size: 100, read: async () => Promise.reject(new ObjectError('gone', 't.csv', 'gone')) };
+    const spec = parseSpec({ local_path: '/x', filetype: 'csv' });
+    await assert.rejects(
+      formatsFor(spec).open(source, { budget: new ByteBudget(1 << 20) }),
+      (err) => err instanceof ObjectError && err.reason === 'gone',
+    );
+  });
+
+  it('the sample reads only what it needs', async () => {
+    const lines = ['id'];
+    for (let i = 0; i < 2_000_000; i++) lines.push(String(i));
+    const source = memorySource('t.csv', lines.join('\n'));
+    const spec = parseSpec({ local_path: '/x', filetype: 'csv', schema_sample_rows: 100 });
+    await formatsFor(spec).open(source, { budget: new ByteBudget(64 << 20) });
+    assert.ok(source.size > 12 << 20);
+    assert.ok(source.reads <= 2, `${source.reads} reads of a ${source.size}-byte object`);
+  });
+});
+
+describe('batches', () => {
+  it('at most maxRows, multiples of rowMultiple, cut by bytes', async () => {
+    const lines = ['id,pad'];
+    for (let i = 0; i < 10_000; i++) lines.push(`${i},${'p'.repeat(1000)}`);
+    const { batchSizes, rows } = await readText('t.csv', lines.join('\n'), {}, { maxRows: 4000, rowMultiple: 300 });
+    assert.equal(rows.length, 10_000);
+    assert.ok(
+      batchSizes.slice(0, -1).every((n) => n % 300 === 0 && n <= 4000),
+      batchSizes.join(','),
+    );
+    // About 1 KB a row: 2 MiB batches hold about 2100 rows, cut at a multiple of 300.
+    assert.ok(batchSizes[0]! <= 2400, batchSizes.join(','));
+  });
+});
