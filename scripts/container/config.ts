@@ -34,7 +34,7 @@ export const EXPECTED_LABELS: Record<string, string> = {
 export const EXPECTED_ENTRYPOINT = ['/nodejs/bin/node', '/app/main.js'];
 export const EXPECTED_CMD = ['serve', '--address', '[::]:7777', '--log-format', 'json', '--log-level', 'info'];
 /** Files the app layer must hold; it may hold more (the bundle's chunks), all under /app. */
-export const APP_FILES = ['app/main.js', 'app/parquet_wasm_bg.wasm', 'app/package.json'];
+export const APP_FILES = ['app/main.js', 'app/parquet-worker.js', 'app/parquet_wasm_bg.wasm', 'app/package.json'];
 
 export type Arch = 'amd64' | 'arm64';
 export const ARCHES = ['amd64', 'arm64'] as const;

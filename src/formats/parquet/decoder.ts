@@ -1,143 +1,179 @@
-// The Parquet decoder: parquet-wasm (Rust's arrow/parquet crates compiled to WebAssembly), fed only
-// bytes already in memory. parquet-wasm cannot survive a failed read (it panics, which would poison
-// the module), so the bytes it asks for are served from Segments, and a read the plan did not foresee
-// is made here and never lets the decoder see a failure.
-import { existsSync, readFileSync } from 'node:fs';
+// The Parquet decoder as the main thread uses it. parquet-wasm (Rust's arrow/parquet crates compiled
+// to WebAssembly) traps on corrupt input, and a trap escaping from a promise callback would end the
+// process with every sync on it; so it runs in worker threads (decode-worker.ts), each with its own
+// instance, under a pool that replaces a worker that dies (src/workers/pool.ts). Here stay the store
+// and its reads: a worker decodes only bytes it is handed (moved, not copied), and a read the plan
+// did not foresee is made here on its behalf. Batches come back as Arrow IPC, one at a time as the
+// consumer takes them, so a slow consumer holds back the decoding.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RecordBatchReader, type RecordBatch, type Schema } from 'apache-arrow';
-import * as wasm from 'parquet-wasm/esm';
 import { schemaOfIpc } from '../../arrow/ipc.js';
 import { errorMessage, FormatError } from '../../errors.js';
 import type { ByteSource } from '../../store/types.js';
+import { WorkerCrashError, WorkerJobError, WorkerPool, type Job } from '../../workers/pool.js';
 import type { Segment } from './footer.js';
+import type { DecodeRequest, FileRef, MainReply, OpenResult, WorkerNote } from './protocol.js';
 
-let initialized = false;
+/**
+ * A worker whose WebAssembly memory has grown past this after a job is replaced, which gives the
+ * memory back. The decoder needs about four times a row group's compressed size: row groups up to
+ * ~60 MB compressed keep their worker.
+ */
+const RECYCLE_ABOVE_BYTES = 256 * 1024 * 1024;
+/**
+ * A worker's JS heap holds little: the bytes it handles are ArrayBuffers outside the heap. A small young
+ * generation keeps it small: with V8's default one, the heap of a worker serving small files kept
+ * growing for hundreds of syncs (RSS +10% over 50 syncs, against +3-6% with 4 MB).
+ */
+const WORKER_HEAP = { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 4 };
+/** Batches a worker decodes ahead of the consumer: one being consumed, one ready, one in the making. */
+const BATCH_WINDOW = 2;
 
-/** Loads the WebAssembly module once, lazily, so serving GetName never waits for it. */
-function ensureWasm(): void {
-  if (initialized) return;
-  wasm.initSync({ module: readFileSync(wasmPath()) });
-  initialized = true;
+let pool: Promise<WorkerPool> | undefined;
+let lastFileId = 0;
+
+/** The pool, created at the first file: serving GetName never waits for the WebAssembly module. */
+function decoderPool(): Promise<WorkerPool> {
+  // Compiled once here (off the main thread: WebAssembly.compile is asynchronous); workers share the
+  // compiled code and only instantiate it, which keeps replacing a crashed worker cheap.
+  pool ??= readFile(wasmPath())
+    .then((bytes) => WebAssembly.compile(bytes))
+    .then(
+      (module) =>
+        new WorkerPool({
+          entry: workerEntry(),
+          name: 'decoder',
+          workerData: { module },
+          resourceLimits: WORKER_HEAP,
+          recycleAboveBytes: RECYCLE_ABOVE_BYTES,
+        }),
+    );
+  return pool;
+}
+
+/** In the bundle the worker and the .wasm sit in dist/, one level above the chunk holding this code. */
+function besideBundle(names: string[]): string | undefined {
+  for (const name of names) {
+    for (const relative of [`../${name}`, `./${name}`]) {
+      const candidate = fileURLToPath(new URL(relative, import.meta.url));
+      if (existsSync(candidate)) return candidate;
+    }
+  }
+  return undefined;
 }
 
 function wasmPath(): string {
-  // In the bundle the .wasm sits in dist/, beside main.js, one level above the chunk holding this
-  // code; from sources it comes from node_modules.
-  for (const relative of ['../parquet_wasm_bg.wasm', './parquet_wasm_bg.wasm']) {
-    const candidate = fileURLToPath(new URL(relative, import.meta.url));
-    if (existsSync(candidate)) return candidate;
-  }
-  return createRequire(import.meta.url).resolve('parquet-wasm/esm/parquet_wasm_bg.wasm');
+  return besideBundle(['parquet_wasm_bg.wasm']) ?? createRequire(import.meta.url).resolve('parquet-wasm/esm/parquet_wasm_bg.wasm');
 }
 
-/** Byte ranges in memory, served to the decoder as if they were the file. */
-export class Segments {
-  private readonly list: Segment[] = [];
-  /** A read the plan did not foresee and that failed: reported after decoding. */
-  failure: unknown;
-
-  constructor(private readonly source: ByteSource) {}
-
-  add(segment: Segment): void {
-    this.list.push(segment);
-  }
-
-  remove(segment: Segment): void {
-    const index = this.list.indexOf(segment);
-    if (index >= 0) this.list.splice(index, 1);
-  }
-
-  /** What parquet-wasm needs of a Blob: a size and slices that produce their bytes. */
-  blob() {
-    const slice = (start = 0, end = this.source.size) => ({
-      size: end - start,
-      arrayBuffer: () => this.bytes(start, Math.min(end, this.source.size)),
-    });
-    return { size: this.source.size, type: '', slice };
-  }
-
-  private async bytes(start: number, end: number): Promise<ArrayBuffer> {
-    for (const s of this.list) {
-      if (start >= s.start && end <= s.start + s.bytes.byteLength) {
-        const whole = start === s.start && end === s.start + s.bytes.byteLength;
-        if (whole && s.bytes.byteOffset === 0 && s.bytes.buffer.byteLength === s.bytes.byteLength) {
-          // The decoder asks for a whole row group once and copies it into its own memory: hand
-          // the buffer over instead of a copy, and let it go.
-          this.remove(s);
-          return s.bytes.buffer as ArrayBuffer;
-        }
-        return copy(s.bytes.subarray(start - s.start, end - s.start));
-      }
-    }
-    // Not foreseen by the plan: read it now, and never let the decoder see a failure.
-    try {
-      return copy(await this.source.read(start, end));
-    } catch (err) {
-      this.failure ??= err;
-      return new ArrayBuffer(end - start);
-    }
-  }
-}
-
-function copy(bytes: Uint8Array): ArrayBuffer {
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+/** The bundle's parquet-worker.js, or from sources decode-worker.ts beside this file. */
+function workerEntry(): URL {
+  const bundled = besideBundle(['parquet-worker.js']);
+  return bundled ? pathToFileURL(bundled) : new URL('./decode-worker.ts', import.meta.url);
 }
 
 export interface DecoderFile {
   schema: Schema;
   numRows: number;
-  /** Decoded batches of one row group, of at most `batchSize` rows. */
-  rowGroup(index: number, batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch>;
-  free(): void;
+  /** Decoded batches of one row group, of at most `batchSize` rows, from its bytes `group` (which are moved to the decoder). */
+  rowGroup(index: number, group: Segment, batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch>;
 }
 
-/** Opens the file in the decoder from the footer in `segments` (row groups are added as they arrive). */
-export async function openDecoder(segments: Segments): Promise<DecoderFile> {
-  ensureWasm();
-  let file: wasm.ParquetFile;
+/** Opens the file in a decoder from its footer: its Arrow schema and row count. */
+export async function openDecoder(source: ByteSource, footer: Segment, signal?: AbortSignal): Promise<DecoderFile> {
+  const decoders = await decoderPool();
+  const file: FileRef = { id: ++lastFileId, size: source.size, footer: { start: footer.start, bytes: footer.bytes.slice().buffer } };
+  let opened: OpenResult;
+  let schema: Schema;
   try {
-    file = await wasm.ParquetFile.fromFile(segments.blob() as unknown as Blob);
+    opened = (await runJob(decoders, source, { kind: 'open', file }, signal)) as OpenResult;
+    schema = schemaOfIpc(opened.schema);
   } catch (err) {
-    throw new FormatError(`not a readable Parquet file: ${errorMessage(err)}`);
+    throw decoderFailure('not a readable Parquet file', err);
   }
-  try {
-    const numRows = file.metadata().fileMetadata().numRows();
-    const schema = schemaOfIpc(file.schema().intoIPCStream());
-    let freed = false;
-    const free = () => {
-      if (!freed) file.free();
-      freed = true;
-    };
-    return { schema, numRows, rowGroup: (index, batchSize, signal) => decodeGroup(file, index, batchSize, signal), free };
-  } catch (err) {
-    file.free();
-    throw new FormatError(`not a readable Parquet file: ${errorMessage(err)}`);
-  }
+  return {
+    schema,
+    numRows: opened.numRows,
+    rowGroup: (index, group, batchSize, groupSignal) => decodeGroup(decoders, source, file, { index, group, batchSize }, groupSignal),
+  };
 }
 
-async function* decodeGroup(file: wasm.ParquetFile, index: number, batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
-  let stream: ReadableStream<wasm.RecordBatch>;
-  try {
-    stream = await file.stream({ batchSize, rowGroups: [index], concurrency: 1 });
-  } catch (err) {
-    throw new FormatError(`row group ${index} cannot be decoded: ${errorMessage(err)}`);
+/** The decoder's failures as FormatErrors (the bytes are to blame); the store's and aborts pass through. */
+function decoderFailure(context: string, err: unknown): unknown {
+  if (err instanceof WorkerCrashError || err instanceof WorkerJobError || err instanceof FormatError) {
+    return new FormatError(`${context}: ${errorMessage(err)}`);
   }
-  const reader = stream.getReader();
+  return err;
+}
+
+async function runJob(decoders: WorkerPool, source: ByteSource, request: DecodeRequest, signal?: AbortSignal): Promise<unknown> {
+  const job = await decoders.start(request, [], signal);
   try {
-    while (true) {
-      signal?.throwIfAborted();
-      let next: ReadableStreamReadResult<wasm.RecordBatch>;
-      try {
-        next = await reader.read();
-      } catch (err) {
-        throw new FormatError(`row group ${index} cannot be decoded: ${errorMessage(err)}`);
-      }
-      if (next.done) return;
-      for (const batch of RecordBatchReader.from(next.value.intoIPCStream())) yield batch;
+    const notes = serveReads(job, source, signal);
+    for (;;) {
+      const next = await notes.next();
+      if (next.done) return next.value;
     }
   } finally {
-    await reader.cancel().catch(() => {});
-    reader.releaseLock();
+    job.close();
   }
+}
+
+async function* decodeGroup(
+  decoders: WorkerPool,
+  source: ByteSource,
+  file: FileRef,
+  { index, group, batchSize }: { index: number; group: Segment; batchSize: number },
+  signal?: AbortSignal,
+): AsyncGenerator<RecordBatch> {
+  const context = `row group ${index} cannot be decoded`;
+  const bytes = ownBuffer(group.bytes);
+  const request: DecodeRequest = { kind: 'decode', file, index, batchSize, window: BATCH_WINDOW, group: { start: group.start, bytes } };
+  const job = await decoders.start(request, [bytes], signal).catch((err: unknown) => Promise.reject(decoderFailure(context, err)));
+  try {
+    const notes = serveReads(job, source, signal);
+    for (;;) {
+      const next = await notes.next().catch((err: unknown) => Promise.reject(decoderFailure(context, err)));
+      if (next.done) return;
+      job.send({ type: 'credit' } satisfies MainReply);
+      for (const batch of RecordBatchReader.from(next.value.ipc)) yield batch;
+    }
+  } finally {
+    job.close();
+  }
+}
+
+/** The job's batches, with the decoder's reads of bytes it was not handed served along the way. */
+async function* serveReads(job: Job, source: ByteSource, signal?: AbortSignal): AsyncGenerator<WorkerNote & { type: 'batch' }, unknown> {
+  for (;;) {
+    const next = await job.next();
+    if (next.done) return next.value;
+    const note = next.value as WorkerNote;
+    if (note.type === 'spent') continue;
+    if (note.type === 'batch') {
+      yield note;
+      continue;
+    }
+    const { id, start, end } = note;
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= source.size)) {
+      throw new FormatError(`the decoder asked for bytes ${start}-${end} of a ${source.size}-byte file`);
+    }
+    // Copied, never moved: a read inside the file's tail is a view of the tail cache's buffer.
+    const bytes = (await source.read(start, end, signal)).slice().buffer;
+    job.send({ type: 'bytes', id, bytes } satisfies MainReply, [bytes]);
+  }
+}
+
+/**
+ * The bytes as an ArrayBuffer of their own, which can be moved to a worker: a view into a larger buffer
+ * (a small file's row group inside the cached tail) is copied. A row group read whole is a buffer of its
+ * own (the stores read each range into a fresh one), and it is moved.
+ */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  const { buffer } = bytes;
+  if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) return buffer;
+  return bytes.slice().buffer;
 }

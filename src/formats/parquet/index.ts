@@ -1,19 +1,20 @@
 // Parquet as a FileFormat: the footer first (one ranged GET of the tail, usually), then one row group
 // at a time, fetched whole in JavaScript (the next one prefetched while the current one decodes) and
-// decoded from memory. A read that fails after retries fails the file before any row of that row
-// group is emitted, and the budget bounds the row groups held at once across every file.
+// decoded in a worker thread (decoder.ts) from the bytes handed to it. A read that fails after retries
+// fails the file before any row of that row group is emitted, and the budget bounds the row groups
+// held at once across every file.
 import type { RecordBatch } from 'apache-arrow';
 import type { ByteSource } from '../../store/types.js';
 import type { ByteBudget } from '../../util/byte-budget.js';
 import type { BatchOptions, FileFormat, FileReader, OpenOptions } from '../types.js';
-import { openDecoder, Segments, type DecoderFile } from './decoder.js';
-import { readFooter, rowGroupRanges, type RowGroupRange } from './footer.js';
+import { openDecoder, type DecoderFile } from './decoder.js';
+import { readFooter, rowGroupRanges, type RowGroupRange, type Segment } from './footer.js';
 import { checkRowGroupPages } from './page-headers.js';
 
 /**
  * A row group is charged DECODE_FOOTPRINT times its compressed size against the budget: the decoder
- * holds about four times the compressed bytes in WebAssembly memory while it decodes, plus the
- * fetched bytes themselves.
+ * (in its worker) holds about four times the compressed bytes in WebAssembly memory while it decodes,
+ * plus the fetched bytes themselves.
  */
 const DECODE_FOOTPRINT = 5;
 /** The next row group is prefetched while the current one decodes only up to this size. */
@@ -28,28 +29,27 @@ export const parquetFormat: FileFormat = { name: 'parquet', open: openParquet };
 export async function openParquet(source: ByteSource, options: OpenOptions): Promise<FileReader & { numRows: number }> {
   const footer = await readFooter(source, options.signal);
   const ranges = rowGroupRanges(footer, source.size);
-  const segments = new Segments(source);
-  segments.add(footer);
-  const file = await openDecoder(segments);
-  const reader = { source, segments, ranges, file, budget: options.budget };
+  const file = await openDecoder(source, footer, options.signal);
+  const reader = { source, ranges, file, budget: options.budget };
   return {
     schema: file.schema,
     numRows: file.numRows,
     batches: (batchOptions) => readBatches(reader, { ...batchOptions, signal: batchOptions.signal ?? options.signal }),
-    close: () => file.free(),
+    // The main thread holds nothing of the file; a worker drops its parsed footer when files newer
+    // than it need the room.
+    close: () => {},
   };
 }
 
 interface OpenFile {
   source: ByteSource;
-  segments: Segments;
   ranges: RowGroupRange[];
   file: DecoderFile;
   budget: ByteBudget;
 }
 
 interface FetchedGroup {
-  segment: { start: number; bytes: Uint8Array };
+  segment: Segment;
   release: () => void;
 }
 
@@ -69,7 +69,7 @@ async function fetchGroup({ source, ranges, budget }: OpenFile, index: number, s
 }
 
 async function* readBatches(open: OpenFile, options: BatchOptions): AsyncGenerator<RecordBatch> {
-  const { ranges, segments, file } = open;
+  const { ranges, file } = open;
   const { signal } = options;
   let next = ranges.length > 0 ? fetchGroup(open, 0, signal) : undefined;
   try {
@@ -80,14 +80,12 @@ async function* readBatches(open: OpenFile, options: BatchOptions): AsyncGenerat
       next = small ? fetchGroup(open, index + 1, signal) : undefined;
       // A prefetch that fails while this group decodes is reported when its turn comes.
       next?.catch(() => {});
-      segments.add(segment);
       try {
-        yield* file.rowGroup(index, groupBatchSize(ranges[index]!, options.maxRows, options.rowMultiple), signal);
-        if (segments.failure) throw segments.failure;
+        // The bytes are moved to the decoder; the budget is released once it has decoded them.
+        yield* file.rowGroup(index, segment, groupBatchSize(ranges[index]!, options.maxRows, options.rowMultiple), signal);
         // A large next row group is fetched only once this one is decoded: two at once cost too much.
         if (hasNext && !next) next = fetchGroup(open, index + 1, signal);
       } finally {
-        segments.remove(segment);
         release();
       }
     }

@@ -1,0 +1,85 @@
+// In a decode worker: the bytes of one file the worker was handed (its footer, the row group being
+// decoded), served to parquet-wasm as if they were the whole file. A read outside them is asked of the
+// main thread, which alone touches the store.
+
+/** Bytes of the file starting at `start`. */
+export interface HeldSegment {
+  start: number;
+  bytes: Uint8Array;
+}
+
+export type Fetch = (start: number, end: number) => Promise<ArrayBuffer>;
+
+const noJob: Fetch = () => Promise.reject(new Error('no job is running to read through'));
+
+export class HeldBytes {
+  private readonly list: HeldSegment[] = [];
+  /** Reads what is not held, through the job running now. */
+  fetch: Fetch = noJob;
+
+  constructor(private readonly size: number) {}
+
+  add(segment: HeldSegment): void {
+    this.list.push(segment);
+  }
+
+  remove(segment: HeldSegment): void {
+    const index = this.list.indexOf(segment);
+    if (index >= 0) this.list.splice(index, 1);
+  }
+
+  endJob(): void {
+    this.fetch = noJob;
+  }
+
+  /** What parquet-wasm needs of a Blob: a size and slices that produce their bytes. */
+  blob() {
+    const slice = (start = 0, end = this.size) => ({
+      size: end - start,
+      arrayBuffer: () => this.bytes(start, Math.min(end, this.size)),
+    });
+    return { size: this.size, type: '', slice };
+  }
+
+  private bytes(start: number, end: number): Promise<ArrayBuffer> {
+    for (const s of this.list) {
+      if (start >= s.start && end <= s.start + s.bytes.byteLength) {
+        const whole = start === s.start && end === s.start + s.bytes.byteLength;
+        if (whole && s.bytes.byteOffset === 0 && s.bytes.buffer.byteLength === s.bytes.byteLength) {
+          // The decoder asks for a whole row group once and copies it into its own memory: hand the
+          // buffer over instead of a copy, and let it go.
+          this.remove(s);
+          return Promise.resolve(s.bytes.buffer as ArrayBuffer);
+        }
+        const part = s.bytes.subarray(start - s.start, end - s.start);
+        return Promise.resolve(part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength) as ArrayBuffer);
+      }
+    }
+    return this.fetch(start, end);
+  }
+}
+
+/** Files a worker has opened, the most recently used kept: a file's row groups reuse its parsed footer. */
+export class FileCache<T extends { free(): void }> {
+  private readonly entries = new Map<number, T>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(id: number): T | undefined {
+    const entry = this.entries.get(id);
+    if (entry) {
+      this.entries.delete(id);
+      this.entries.set(id, entry);
+    }
+    return entry;
+  }
+
+  set(id: number, entry: T): void {
+    this.entries.set(id, entry);
+    for (const [oldest, value] of this.entries) {
+      if (this.entries.size <= this.capacity) break;
+      this.entries.delete(oldest);
+      value.free();
+    }
+  }
+}

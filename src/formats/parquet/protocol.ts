@@ -1,0 +1,40 @@
+// What the main thread (decoder.ts) and a decode worker (decode-worker.ts) say to each other within
+// a job (the envelope is src/workers/protocol.ts). Bytes always travel as whole ArrayBuffers, moved
+// (transferred) rather than copied, except the footer, which the main thread keeps for later jobs.
+
+/** A file as a job names it: a worker that has opened it before reuses that, others open it from the footer. */
+export interface FileRef {
+  /** Unique in this process for the file as it was opened (one object version). */
+  id: number;
+  size: number;
+  footer: { start: number; bytes: ArrayBuffer };
+}
+
+export type DecodeRequest =
+  /** Answered with an OpenResult. */
+  | { kind: 'open'; file: FileRef }
+  /**
+   * Row group `index` of the file, whose column chunks are `group` (fetched whole by the main thread),
+   * as `batch` notes of at most `batchSize` rows; at most `window` of them unacknowledged at once.
+   */
+  | { kind: 'decode'; file: FileRef; index: number; batchSize: number; window: number; group: { start: number; bytes: ArrayBuffer } };
+
+export interface OpenResult {
+  /** The Arrow schema as a schema-only IPC stream. */
+  schema: Uint8Array;
+  numRows: number;
+}
+
+/** The worker to the main thread, during a job. */
+export type WorkerNote =
+  /** One decoded batch, an Arrow IPC stream. */
+  | { type: 'batch'; ipc: Uint8Array }
+  /** The decoder wants bytes it was not handed (outside the footer and row group): the main thread reads them. */
+  | { type: 'read'; id: number; start: number; end: number }
+  /** The row group's bytes, copied into the decoder's memory, handed back for the main thread to free. */
+  | { type: 'spent'; bytes: ArrayBuffer };
+
+/** The main thread to the worker, during a job. */
+export type MainReply =
+  /** One batch was taken by the consumer: the worker may decode one more. */
+  { type: 'credit' } | { type: 'bytes'; id: number; bytes: ArrayBuffer };
