@@ -8,16 +8,7 @@ import { closeFixtures, parquetFromSql, rowsFromSql } from './support/fixtures.j
 import { startPlugin, type PluginProcess, type SyncResult } from './support/plugin-client.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
 import { startStateBackend, type StateBackendServer } from './support/state-backend.js';
-import {
-  closeTextFixtures,
-  compress,
-  plain,
-  suffix,
-  textFromSql,
-  typesOf,
-  type TextCompression,
-  type TextFormat,
-} from './support/text-fixtures.js';
+import { compress, plain, suffix, textFromSql, typesOf, type TextCompression, type TextFormat } from './support/text-fixtures.js';
 
 const BUCKET = 'cq-text-test';
 const ROWS = 3000;
@@ -125,7 +116,6 @@ after(async () => {
   await backend?.stop();
   await s3?.stop();
   await closeFixtures();
-  await closeTextFixtures();
 });
 
 describe('every format and compression', () => {
