@@ -68,11 +68,7 @@ const allTypesRows = () =>
 const AVRO_SCHEMA = {
   type: 'record',
   name: 'Row',
-  fields: [
-    { name: 'id', type: 'long' },
-    { name: 'name', type: 'string' },
-    { name: 'amount', type: 'double' },
-  ],
+  fields: Object.entries({ id: 'long', name: 'string', amount: 'double' }).map(([name, type]) => ({ name, type })),
 };
 const avroRecords = (from: number, to: number) =>
   Array.from({ length: to - from }, (_, k) => ({ id: BigInt(from + k), name: `n${from + k}`, amount: from + k + 0.5 }));
