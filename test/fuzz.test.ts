@@ -12,16 +12,17 @@ import { after, before, describe, it } from 'node:test';
 import { makeBases, makeCases, type Bases } from './support/fuzz-cases.js';
 import { batchSeed, Rng } from './support/fuzz-mutate.js';
 import { answers, initJunk, junkSpec, runBatch, specTypes, type FuzzTarget } from './support/fuzz-run.js';
-import type { CaseOutcome } from './support/fuzz-check.js';
+import { tableFromArrays } from 'apache-arrow';
+import { checkSync, type CaseOutcome } from './support/fuzz-check.js';
 import { closeFixtures } from './support/fixtures.js';
-import { startPlugin } from './support/plugin-client.js';
+import { startPlugin, type SyncResult } from './support/plugin-client.js';
 import { startS3Server } from './support/s3-server.js';
 
 const BUCKET = 'cq-fuzz-test';
 const SEED = 20261202;
-const BATCHES = 4;
+const BATCHES = 3;
 const CASES_PER_BATCH = 40;
-const JUNK_SPECS = 60;
+const JUNK_SPECS = 40;
 
 let target: FuzzTarget;
 let bases: Bases;
@@ -80,5 +81,47 @@ describe(`junk Init specs (seed ${SEED})`, () => {
     }
     assert.deepEqual(problems, []);
     assert.ok(await answers(plugin));
+  });
+});
+
+describe('the fuzz checks themselves', () => {
+  /** A sync result in which `key` delivered rows at `positions`, with `errors`. */
+  const resultOf = (key: string, positions: number[], errors: string[]) =>
+    ({
+      batches: [
+        {
+          table: 't',
+          batch: tableFromArrays({ _source_key: positions.map(() => key), _source_row: BigInt64Array.from(positions.map(BigInt)) })
+            .batches[0]!,
+        },
+      ],
+      errors: errors.map((error) => ({ table: 't', error })),
+    }) as unknown as SyncResult;
+  const problemsOf = (positions: number[], errors: string[] = []) => {
+    const c = {
+      table: 'parquet',
+      name: 'm-0.parquet',
+      kind: 'parquet' as const,
+      body: bases.parquet[0]!.file,
+      how: 'unchanged',
+      damage: 'none',
+    };
+    return checkSync(resultOf('p/parquet/m-0.parquet', positions, errors), 'bkt', 'p/', [c], []).problems;
+  };
+  const all = Array.from({ length: 3000 }, (_, i) => i);
+  const uri = 's3://bkt/p/parquet/m-0.parquet';
+
+  it('pass an object delivered whole, or reported with no row out', () => {
+    assert.deepEqual(problemsOf(all), []);
+    assert.deepEqual(problemsOf([], [`${uri}: bad page`]), []);
+    assert.deepEqual(problemsOf([0, 1], [`${uri}: bad page (2 rows of it were delivered before the failure)`]), []);
+  });
+
+  it('catch rows lost or doubled without an error, rows out that the error does not own up to, and errors naming nothing', () => {
+    assert.match(problemsOf(all.slice(1)).join(), /no error, but 2999 rows delivered of 3000 declared/);
+    assert.match(problemsOf([...all.slice(1), 0, 0]).join(), /row positions are not 0\.\.3000 once each/);
+    assert.match(problemsOf([0, 1, 2], [`${uri}: bad (2 rows of it were delivered before the failure)`]).join(), /says 2 rows .* 3 were/);
+    assert.match(problemsOf([0], [`${uri}: bad page`]).join(), /reported, yet 1 rows delivered/);
+    assert.match(problemsOf(all, ['s3://bkt/elsewhere: gone']).join(), /an error that names no damaged object/);
   });
 });

@@ -23,6 +23,8 @@ export interface FuzzCase {
   body: Uint8Array;
   /** The base file and what was done to it: enough to see the case, the seed replays it. */
   how: string;
+  /** The kind of damage, for totals: `parquet footer-lie`, `csv gz body`, `avro truncated`. */
+  damage: string;
 }
 
 /** A good file and the rows it must deliver (values as text, by column). */
@@ -259,7 +261,14 @@ function parquetCase(table: string, bases: Base[], rng: Rng, index: number): Fuz
   const base = rng.pick(bases);
   const [what, mutate] = weighted(rng, PARQUET_DAMAGE);
   const { file, how } = mutate(base.file, rng);
-  return { table, name: `m-${index}-${what}.parquet`, kind: 'parquet', body: file, how: `${base.name}, ${what}: ${how}` };
+  return {
+    table,
+    name: `m-${index}-${what}.parquet`,
+    kind: 'parquet',
+    body: file,
+    how: `${base.name}, ${what}: ${how}`,
+    damage: `parquet ${what}`,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -275,8 +284,8 @@ async function textCase(kind: 'csv' | 'jsonl', text: string, rng: Rng, index: nu
   const mode = compression === 'none' ? 'text' : rng.pick(['text', 'body', 'body-cut']);
   let body: Uint8Array;
   let how: string;
+  const cut = mode === 'body-cut' || (mode === 'text' && rng.next() < 0.2);
   if (mode === 'text') {
-    const cut = rng.next() < 0.2;
     const damaged = cut ? truncate(plain, rng) : { bytes: plain, how: damage(plain, rng) };
     body = await compress(damaged.bytes, compression);
     how = `text ${damaged.how}`;
@@ -286,7 +295,8 @@ async function textCase(kind: 'csv' | 'jsonl', text: string, rng: Rng, index: nu
     body = damaged.bytes;
     how = `compressed body ${damaged.how}`;
   }
-  return { table: kind, name: `m-${index}${ext}`, kind, body, how: `${kind} ${compression}: ${how}` };
+  const kindOfDamage = `${kind}${compression === 'none' ? '' : ` ${compression}`} ${mode === 'text' ? 'text' : 'body'}${cut ? ' truncated' : ''}`;
+  return { table: kind, name: `m-${index}${ext}`, kind, body, how: `${kind} ${compression}: ${how}`, damage: kindOfDamage };
 }
 
 function avroCase(bases: Base[], rng: Rng, index: number): FuzzCase {
@@ -294,7 +304,14 @@ function avroCase(bases: Base[], rng: Rng, index: number): FuzzCase {
   const cut = rng.next() < 0.2;
   const file = base.file.slice();
   const { bytes, how } = cut ? truncate(file, rng) : { bytes: file, how: damage(file, rng) };
-  return { table: 'avro', name: `m-${index}.avro`, kind: 'avro', body: bytes, how: `${base.name}: ${how}` };
+  return {
+    table: 'avro',
+    name: `m-${index}.avro`,
+    kind: 'avro',
+    body: bytes,
+    how: `${base.name}: ${how}`,
+    damage: cut ? 'avro truncated' : 'avro bytes',
+  };
 }
 
 /** `count` cases, their mix fixed by the generator: Parquet most, then CSV, JSON Lines, Avro. */
