@@ -19,6 +19,7 @@ import { startFaultProxy, type FaultProxy, type ProxiedRequest } from './support
 import { closeFixtures, parquetFromSql } from './support/fixtures.js';
 import { freePort, parseJsonLines, startPlugin, type PluginProcess, type SyncCallError, type SyncResult } from './support/plugin-client.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { s3Spec } from './support/s3-spec.js';
 import { parseAuthorization } from './support/sigv4.js';
 import { startStsServer, type StsStandIn } from './support/sts-server.js';
 
@@ -153,16 +154,7 @@ beforeEach(async () => {
 
 /** A spec reaching the private bucket through the proxy with the S3 server's keys. */
 function spec(extra: Record<string, unknown> = {}) {
-  return {
-    bucket: BUCKET,
-    region: s3.region,
-    endpoint: proxy.endpoint,
-    path_style: true,
-    access_key_id: s3.accessKeyId,
-    secret_access_key: s3.secretAccessKey,
-    path_prefix: 'data/',
-    ...extra,
-  };
+  return s3Spec(s3, BUCKET, { endpoint: proxy.endpoint, path_prefix: 'data/', ...extra });
 }
 
 /** The spec without the S3 server's keys (for anonymous access and roles on other base credentials). */

@@ -20,6 +20,7 @@ import {
 import { closeFixtures, parquetFromSql } from './support/fixtures.js';
 import { startPlugin, tableName, type PluginProcess, type SyncResult } from './support/plugin-client.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { s3Spec } from './support/s3-spec.js';
 
 const BUCKET = 'cq-avro-test';
 const CODECS: AvroCodec[] = ['null', 'deflate', 'snappy', 'zstandard'];
@@ -76,18 +77,7 @@ let s3: S3TestServer;
 let plugin: PluginProcess;
 let corrupt: { key: string; blockOffset: number; goodRows: number };
 
-function spec(extra: Record<string, unknown> = {}) {
-  return {
-    bucket: BUCKET,
-    region: s3.region,
-    endpoint: s3.endpoint,
-    path_style: true,
-    access_key_id: s3.accessKeyId,
-    secret_access_key: s3.secretAccessKey,
-    filetype: 'avro',
-    ...extra,
-  };
-}
+const spec = (extra: Record<string, unknown> = {}) => s3Spec(s3, BUCKET, { filetype: 'avro', ...extra });
 
 async function sync(extra: Record<string, unknown> = {}, tables = ['*']): Promise<SyncResult> {
   await plugin.client.init(spec(extra));

@@ -21,6 +21,7 @@ import {
   type SyncResult,
 } from './support/plugin-client.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { s3Spec } from './support/s3-spec.js';
 
 const BUCKET = 'cq-faults-test';
 
@@ -83,15 +84,7 @@ beforeEach(async () => {
 
 /** A spec reaching S3 through the fault proxy (or directly, with `direct`). */
 function spec(extra: Record<string, unknown> = {}, direct = false) {
-  return {
-    bucket: BUCKET,
-    region: s3.region,
-    endpoint: direct ? s3.endpoint : proxy.endpoint,
-    path_style: true,
-    access_key_id: s3.accessKeyId,
-    secret_access_key: s3.secretAccessKey,
-    ...extra,
-  };
+  return s3Spec(s3, BUCKET, { endpoint: direct ? s3.endpoint : proxy.endpoint, ...extra });
 }
 
 // ---------- telling requests apart ----------

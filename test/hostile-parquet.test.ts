@@ -15,6 +15,7 @@ import { closeFixtures, parquetFromSql } from './support/fixtures.js';
 import { footerLies, legacyLayouts, pageLies, simpleSql, type HostileFile } from './support/hostile-parquet.js';
 import { startPlugin, tableName, type PluginProcess, type SyncResult } from './support/plugin-client.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { s3Spec } from './support/s3-spec.js';
 import { withPageCrcs } from './support/parquet-pages.js';
 
 const BUCKET = 'cq-hostile-test';
@@ -34,17 +35,7 @@ let s3: S3TestServer;
 let footerCases: HostileFile[];
 let pageCases: HostileFile[];
 
-function spec() {
-  return {
-    bucket: BUCKET,
-    region: s3.region,
-    endpoint: s3.endpoint,
-    path_style: true,
-    access_key_id: s3.accessKeyId,
-    secret_access_key: s3.secretAccessKey,
-    concurrency: 4,
-  };
-}
+const spec = () => s3Spec(s3, BUCKET, { concurrency: 4 });
 
 async function putGoodFiles(table: string): Promise<void> {
   for (const { name, range, make } of GOOD) await s3.put(BUCKET, `${table}/${name}.parquet`, await make(simpleSql(...range)));

@@ -7,6 +7,7 @@ import { closeFixtures, parquetFromSql } from './support/fixtures.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { startPlugin, type PluginProcess, type SyncResult } from './support/plugin-client.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { s3Spec } from './support/s3-spec.js';
 import { startStateBackend, type StateBackendServer } from './support/state-backend.js';
 
 let s3: S3TestServer;
@@ -19,17 +20,7 @@ const STATE_TABLE = 'cq_state_s3';
 
 const rowsOf = (tag: string, n: number) => parquetFromSql(`SELECT i::BIGINT AS id, '${tag}' AS tag FROM range(${n}) t(i)`);
 
-function spec() {
-  return {
-    bucket,
-    region: s3.region,
-    endpoint: proxy.endpoint,
-    path_style: true,
-    access_key_id: s3.accessKeyId,
-    secret_access_key: s3.secretAccessKey,
-    max_retries: 0,
-  };
-}
+const spec = () => s3Spec(s3, bucket, { endpoint: proxy.endpoint, max_retries: 0 });
 
 async function sync(opts: { tables?: string[] } = {}): Promise<{ result: SyncResult; gets: number; lists: number }> {
   proxy.requests.length = 0;

@@ -20,6 +20,7 @@ import { WorkerCrashError, WorkerJobError, WorkerPool, WorkerStartError, type Po
 import { closeFixtures, parquetFromSql, rowsFromSql } from './support/fixtures.js';
 import { startPlugin, type PluginProcess, type SyncResult } from './support/plugin-client.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { s3Spec } from './support/s3-spec.js';
 
 const RUNTIME = new URL('../src/workers/runtime.ts', import.meta.url).href;
 // (module (func (export "trap") unreachable)): a real WebAssembly trap, as parquet-wasm's.
@@ -304,8 +305,7 @@ describe('corrupt Parquet synced over the protocol', () => {
   });
 
   async function syncAndCheck(label: string): Promise<SyncResult> {
-    const { region, endpoint, accessKeyId: access_key_id, secretAccessKey: secret_access_key } = s3;
-    await plugin.client.init({ bucket: BUCKET, region, endpoint, path_style: true, access_key_id, secret_access_key, concurrency: 4 });
+    await plugin.client.init(s3Spec(s3, BUCKET, { concurrency: 4 }));
     const result = await plugin.client.sync({ tables: ['*'] });
     const alive = await Promise.race([plugin.exited.then(() => false), plugin.client.getName().then(() => true)]);
     assert.ok(alive, `${label}: the plugin process is alive and answers GetName`);

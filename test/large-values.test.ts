@@ -47,6 +47,7 @@ import { ByteBudget } from '../src/util/byte-budget.js';
 import { closeFixtures, parquetFromSql, rowsFromSql } from './support/fixtures.js';
 import { startPlugin, tableName, type PluginProcess } from './support/plugin-client.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { s3Spec } from './support/s3-spec.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -541,14 +542,7 @@ describe('syncing 1 MB values end to end', () => {
       await s3.put(BUCKET, key, bytes);
     }
     plugin = await startPlugin({ extraArgs: ['--log-level', 'info'] });
-    await plugin.client.init({
-      bucket: BUCKET,
-      region: s3.region,
-      endpoint: s3.endpoint,
-      path_style: true,
-      access_key_id: s3.accessKeyId,
-      secret_access_key: s3.secretAccessKey,
-    });
+    await plugin.client.init(s3Spec(s3, BUCKET));
   });
 
   after(async () => {

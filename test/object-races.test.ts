@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { closeFixtures, parquetFromSql } from './support/fixtures.js';
 import { startPlugin, type PluginProcess } from './support/plugin-client.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { s3Spec } from './support/s3-spec.js';
 
 const BUCKET = 'cq-race-test';
 const FIRST_ROWS = 1_500_000;
@@ -39,16 +40,7 @@ describe('objects changing during a sync', () => {
     await s3.put(BUCKET, 'race/c.parquet', await parquetFromSql(other('old')));
     const replacement = await parquetFromSql(other('new'));
 
-    await plugin.client.init({
-      bucket: BUCKET,
-      region: s3.region,
-      endpoint: s3.endpoint,
-      path_style: true,
-      access_key_id: s3.accessKeyId,
-      secret_access_key: s3.secretAccessKey,
-      concurrency: 1,
-      max_retries: 1,
-    });
+    await plugin.client.init(s3Spec(s3, BUCKET, { concurrency: 1, max_retries: 1 }));
     // Files are read one at a time in key order: while a.parquet streams, b is deleted and c replaced.
     let changed: Promise<void> | undefined;
     const result = await plugin.client.sync({

@@ -9,6 +9,7 @@ import { parquetFromArrow } from './support/cloudquery-parquet.js';
 import { ALL_TYPES_ROW_COUNT, ALL_TYPES_SQL, closeFixtures, parquetFromSql, rowsFromSql } from './support/fixtures.js';
 import { startPlugin, tableName, type PluginProcess, type SyncResult } from './support/plugin-client.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { s3Spec } from './support/s3-spec.js';
 
 const BUCKET = 'cq-plugin-test';
 const BIG_ROWS = 25_000;
@@ -16,17 +17,7 @@ const BIG_ROWS = 25_000;
 let s3: S3TestServer;
 let plugin: PluginProcess;
 
-function spec(extra: Record<string, unknown> = {}) {
-  return {
-    bucket: BUCKET,
-    region: s3.region,
-    endpoint: s3.endpoint,
-    path_style: true,
-    access_key_id: s3.accessKeyId,
-    secret_access_key: s3.secretAccessKey,
-    ...extra,
-  };
-}
+const spec = (extra: Record<string, unknown> = {}) => s3Spec(s3, BUCKET, extra);
 
 const simple = (from: number, to: number) => `SELECT i::BIGINT AS id, 'v' || i AS name FROM range(${from}, ${to}) t(i)`;
 

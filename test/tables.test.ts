@@ -9,6 +9,7 @@ import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { closeFixtures, parquetFromSql } from './support/fixtures.js';
 import { startPlugin, type PluginProcess, type SyncResult } from './support/plugin-client.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { s3Spec } from './support/s3-spec.js';
 
 const BUCKET = 'cq-tables-test';
 let s3: S3TestServer;
@@ -47,15 +48,7 @@ beforeEach(() => {
   proxy.requests.length = 0;
 });
 
-const spec = (extra: Record<string, unknown> = {}) => ({
-  bucket: BUCKET,
-  region: s3.region,
-  endpoint: proxy.endpoint,
-  path_style: true,
-  access_key_id: s3.accessKeyId,
-  secret_access_key: s3.secretAccessKey,
-  ...extra,
-});
+const spec = (extra: Record<string, unknown> = {}) => s3Spec(s3, BUCKET, { endpoint: proxy.endpoint, ...extra });
 
 async function sync(extra: Record<string, unknown>, opts = {}): Promise<SyncResult> {
   await plugin.client.init(spec(extra));

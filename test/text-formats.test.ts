@@ -7,17 +7,9 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { closeFixtures, parquetFromSql, rowsFromSql } from './support/fixtures.js';
 import { startPlugin, type PluginProcess, type SyncResult } from './support/plugin-client.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { s3Spec } from './support/s3-spec.js';
 import { startStateBackend, type StateBackendServer } from './support/state-backend.js';
-import {
-  closeTextFixtures,
-  compress,
-  plain,
-  suffix,
-  textFromSql,
-  typesOf,
-  type TextCompression,
-  type TextFormat,
-} from './support/text-fixtures.js';
+import { compress, plain, suffix, textFromSql, typesOf, type TextCompression, type TextFormat } from './support/text-fixtures.js';
 
 const BUCKET = 'cq-text-test';
 const ROWS = 3000;
@@ -41,18 +33,7 @@ let s3: S3TestServer;
 let plugin: PluginProcess;
 let backend: StateBackendServer;
 
-function spec(extra: Record<string, unknown> = {}) {
-  return {
-    bucket: BUCKET,
-    region: s3.region,
-    endpoint: s3.endpoint,
-    path_style: true,
-    access_key_id: s3.accessKeyId,
-    secret_access_key: s3.secretAccessKey,
-    filetype: 'auto',
-    ...extra,
-  };
-}
+const spec = (extra: Record<string, unknown> = {}) => s3Spec(s3, BUCKET, { filetype: 'auto', ...extra });
 
 async function sync(extra: Record<string, unknown>, tables = ['*'], options: Parameters<PluginProcess['client']['sync']>[0] = {}) {
   await plugin.client.init(spec(extra));
@@ -125,7 +106,6 @@ after(async () => {
   await backend?.stop();
   await s3?.stop();
   await closeFixtures();
-  await closeTextFixtures();
 });
 
 describe('every format and compression', () => {

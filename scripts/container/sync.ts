@@ -1,6 +1,7 @@
 // A full sync through the container's gRPC port from the real S3 server (test/support/s3-server.ts).
 import type { PluginClient } from '../../test/support/plugin-client.js';
 import type { S3TestServer } from '../../test/support/s3-server.js';
+import { s3Spec } from '../../test/support/s3-spec.js';
 import { ALL_TYPES_ROW_COUNT, ALL_TYPES_SQL, parquetFromSql } from '../../test/support/fixtures.js';
 import { check, prove } from './output.js';
 
@@ -23,14 +24,7 @@ export async function syncThroughContainer(client: PluginClient, s3: S3TestServe
   await s3.createBucket(bucket);
   try {
     await fillBucket(s3, bucket);
-    await client.init({
-      bucket,
-      region: s3.region,
-      endpoint: s3.endpoint,
-      path_style: true,
-      access_key_id: s3.accessKeyId,
-      secret_access_key: s3.secretAccessKey,
-    });
+    await client.init(s3Spec(s3, bucket));
     const tables = (await client.getTables()).map((s) => s.metadata.get('cq:table_name')).sort();
     check(
       JSON.stringify(tables) === JSON.stringify(['all_types', 'events']),

@@ -9,7 +9,7 @@
 // So whether an anonymous read succeeds is decided by Swift's real ACL, and what reaches the plugin
 // is s3api's real answer. Loopback only; closes itself after LIFETIME_MS.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveOnLoopback } from './loopback-http.js';
 import { amzDate, authorization, EMPTY_SHA256 } from './sigv4.js';
 
 export interface AnonymousGatewayOptions {
@@ -106,20 +106,6 @@ export async function startAnonymousGateway(options: AnonymousGatewayOptions): P
       () => res.destroy(),
     );
   });
-  server.on('connection', (socket) => socket.unref());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  server.unref();
-  const lifetime = setTimeout(() => server.close(), LIFETIME_MS);
-  lifetime.unref();
-  gateway.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  gateway.stop = async () => {
-    clearTimeout(lifetime);
-    agent.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
+  Object.assign(gateway, await serveOnLoopback(server, LIFETIME_MS, () => agent.destroy()));
   return gateway;
 }

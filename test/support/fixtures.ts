@@ -71,7 +71,8 @@ FROM range(${ALL_TYPES_ROW_COUNT}) t(i)
 
 let connection: Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> | undefined;
 
-function duck(): Promise<DuckDBConnection> {
+/** The one DuckDB connection of the test process (Parquet and text fixtures alike); closeFixtures() closes it. */
+export function duck(): Promise<DuckDBConnection> {
   connection ??= (async () => {
     // One thread keeps row-group boundaries and row order deterministic.
     const instance = await DuckDBInstance.create(':memory:', { threads: '1' });

@@ -12,7 +12,7 @@
 // (AccessDenied). Loopback only; closes itself after LIFETIME_MS.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readBody, serveOnLoopback } from './loopback-http.js';
 import { parseAuthorization, sha256Hex, signature } from './sigv4.js';
 
 export interface AssumeRoleCall {
@@ -114,15 +114,9 @@ export async function startStsServer(options: StsStandInOptions): Promise<StsSta
   };
 
   const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > MAX_BODY) req.destroy();
-      else chunks.push(chunk);
-    });
-    req.on('end', () => {
-      const { status, xml } = answer(req, Buffer.concat(chunks).toString('utf8'));
+    void readBody(req, MAX_BODY).then((body) => {
+      if (body === undefined) return;
+      const { status, xml } = answer(req, body.toString('utf8'));
       res.writeHead(status, {
         'Content-Type': 'text/xml',
         'Content-Length': Buffer.byteLength(xml),
@@ -131,20 +125,7 @@ export async function startStsServer(options: StsStandInOptions): Promise<StsSta
       res.end(xml);
     });
   });
-  server.on('connection', (socket) => socket.unref());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  server.unref();
-  const lifetime = setTimeout(() => server.close(), LIFETIME_MS);
-  lifetime.unref();
-  standIn.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  standIn.stop = async () => {
-    clearTimeout(lifetime);
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
+  Object.assign(standIn, await serveOnLoopback(server, LIFETIME_MS));
   return standIn;
 }
 

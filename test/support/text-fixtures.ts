@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { DataType, type Schema, type Vector } from 'apache-arrow';
 import { detectFile } from '../../src/formats/detect.js';
 import { formatsFor } from '../../src/formats/index.js';
@@ -16,6 +15,7 @@ import { parseSpec, type Spec } from '../../src/spec.js';
 import type { ByteSource } from '../../src/store/types.js';
 import { ByteBudget } from '../../src/util/byte-budget.js';
 import { rawValue } from './arrow-values.js';
+import { duck } from './fixtures.js';
 
 const run = promisify(execFile);
 
@@ -23,26 +23,6 @@ export type TextFormat = 'csv' | 'tsv' | 'jsonl' | 'json';
 export type TextCompression = 'none' | 'gz' | 'zst' | 'bz2';
 
 const EXTENSION: Record<TextFormat, string> = { csv: '.csv', tsv: '.tsv', jsonl: '.jsonl', json: '.json' };
-
-let connection: Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> | undefined;
-
-function duck(): Promise<DuckDBConnection> {
-  connection ??= (async () => {
-    const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
-    const conn = await instance.connect();
-    await conn.run(`SET TimeZone = 'UTC'`);
-    return { instance, conn };
-  })();
-  return connection.then((c) => c.conn);
-}
-
-export async function closeTextFixtures(): Promise<void> {
-  if (!connection) return;
-  const { instance, conn } = await connection;
-  connection = undefined;
-  conn.closeSync();
-  instance.closeSync();
-}
 
 /** The key suffix of a format and compression: `.csv`, `.jsonl.gz`, `.tsv.zst`, `.json.bz2`. */
 export function suffix(format: TextFormat, compression: TextCompression): string {
