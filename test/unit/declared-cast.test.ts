@@ -147,11 +147,7 @@ describe('a declared table', () => {
       (m) => reports.push(m),
       (m) => warnings.push(m),
     );
-    const batch = new RecordBatch({
-      id: vectorFromArray(['1', 'x', '3'], new Utf8()),
-      extra: vectorFromArray(['a', 'b', 'c'], new Utf8()),
-      amount: vectorFromArray(['1.5', '2', null], new Utf8()),
-    });
+    const batch = textBatch({ id: ['1', 'x', '3'], extra: ['a', 'b', 'c'], amount: ['1.5', '2', null] });
     const out = caster.cast(batch, 10);
     caster.cast(batch, 13);
     caster.finish();
@@ -184,16 +180,7 @@ describe('a declared table', () => {
       () => {},
     );
     const ids = Array.from({ length: 250 }, () => 'bad');
-    caster.cast(
-      new RecordBatch({
-        id: vectorFromArray(ids, new Utf8()),
-        amount: vectorFromArray(
-          ids.map(() => '1'),
-          new Utf8(),
-        ),
-      }),
-      0,
-    );
+    caster.cast(textBatch({ id: ids, amount: ids.map(() => '1') }), 0);
     caster.finish();
     assert.equal(reports.length, 101);
     assert.match(reports[100]!, /^250 problems in this file in all; only the first 100 were reported one by one$/);
@@ -277,4 +264,12 @@ function decimalBigInt(v: unknown): bigint {
   let out = 0n;
   for (let w = 3; w >= 0; w--) out = (out << 32n) | BigInt(words[w]!);
   return BigInt.asIntN(128, out);
+}
+
+/** A batch of utf8 columns, as a text format without type inference yields it. */
+function textBatch(columns: Record<string, (string | null)[]>): RecordBatch {
+  const fields = Object.keys(columns).map((name) => new Field(name, new Utf8(), true));
+  const children = Object.values(columns).map((texts) => vectorFromArray(texts, new Utf8()).data[0]!);
+  const length = children[0]!.length;
+  return new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length, nullCount: 0, children }));
 }
