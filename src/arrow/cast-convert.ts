@@ -38,6 +38,12 @@ export interface BoolWords {
 }
 
 const DAY_NS = 86_400_000_000_000n;
+const INT_RANGES: Record<string, [bigint, bigint]> = Object.fromEntries(
+  [8, 16, 32, 64].flatMap((bits) => [
+    [`i${bits}`, [-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n]],
+    [`u${bits}`, [0n, (1n << BigInt(bits)) - 1n]],
+  ]),
+);
 const utf8 = new TextEncoder();
 
 export function convert(value: Value, target: Target, words: BoolWords): Storage | Failure {
@@ -72,8 +78,7 @@ function toInt(value: Value, type: Int): Storage | Failure {
   else if (value.k === 'text') v = parseInteger(value.v);
   else return new Failure('not a number');
   if (v === undefined) return new Failure('not an integer');
-  const bits = BigInt(type.bitWidth);
-  const [min, max] = type.isSigned ? [-(1n << (bits - 1n)), (1n << (bits - 1n)) - 1n] : [0n, (1n << bits) - 1n];
+  const [min, max] = INT_RANGES[`${type.isSigned ? 'i' : 'u'}${type.bitWidth}`]!;
   if (v < min || v > max) return new Failure('out of range');
   return type.bitWidth === 64 ? v : Number(v);
 }

@@ -39,7 +39,10 @@ const utf8 = new TextDecoder('utf-8');
 /** Reads the values of one Data chunk; `extension` is the CloudQuery extension name of its field (json, uuid). */
 export function valueReader(data: Data, extension?: string): ValueReader {
   const vector = makeVector(data);
-  const valid = (i: number) => vector.isValid(i);
+  // The validity bitmap read directly: Vector.isValid costs a chunk lookup per value.
+  const bitmap = data.nullCount > 0 ? data.nullBitmap : undefined;
+  const offset = data.offset;
+  const valid = (i: number) => !bitmap || ((bitmap[(offset + i) >> 3]! >> ((offset + i) & 7)) & 1) === 1;
   const type = data.type as DataType;
   const values = data.values as ArrayLike<number | bigint>;
   const read = readerOf(type, extension, values, vector, data);

@@ -118,6 +118,10 @@ describe('casting text to declared types', () => {
     const ints = vectorFromArray([1, null, 3], new Int32());
     const data = castData(ints.data[0]!, new Field('i', new Int32(), true), targetOf(declaredField('i', 'int64')), words, () => {});
     assert.deepEqual([...makeVectorOf(data)], [1n, null, 3n]);
+    // A slice (as a record cut from a batch is): values and validity bitmap read at its offset.
+    const sliced = vectorFromArray([9, null, 7, null, 5, 4, 3, 2, 1, null, 11], new Int32()).data[0]!.slice(3, 7);
+    const cast = castData(sliced, new Field('i', new Int32(), true), targetOf(declaredField('i', 'int64')), words, () => {});
+    assert.deepEqual([...makeVectorOf(cast)], [null, 5n, 4n, 3n, 2n, 1n, null]);
     const failures: string[] = [];
     const floats = vectorFromArray([2, 2.5], new Float64());
     castData(floats.data[0]!, new Field('f', new Float64(), true), targetOf(declaredField('f', 'int64')), words, (_r, v, reason) =>
