@@ -26,6 +26,7 @@ import { TailCache, withTailCache } from './store/tail-cache.js';
 import type { ObjectInfo, Store } from './store/types.js';
 import type { ByteBudget } from './util/byte-budget.js';
 import { mapLimit } from './util/limit.js';
+import { DeclaredTable } from './schema/declared.js';
 
 export interface SkippedObject {
   key: string;
@@ -56,6 +57,8 @@ export interface TablePlan {
   fileColumns: Field[];
   /** Readable files of the table, in key order, with their footers. */
   files: { object: ObjectInfo; footer: FileFooter }[];
+  /** The spec declares this table's columns (`schema`): batches are cast to them as they are read. */
+  declared?: DeclaredTable;
 }
 
 export interface CatalogRequest {
@@ -103,6 +106,8 @@ interface FooterJob {
 export class Catalog {
   readonly tails = new TailCache();
   readonly format: FileFormat;
+  /** Text formats without type inference, for tables with a declared schema: values are cast from the text as written. */
+  private readonly declaredFormat: FileFormat;
   /** Footers by key and ETag, for the sync after GetTables and the next sync of unchanged files. */
   private readonly footers = new BoundedCache<FileFooter>(FOOTER_CACHE_BYTES, FOOTER_ENTRY_BYTES);
   private readonly schemas = new SchemaInterner();
@@ -114,6 +119,13 @@ export class Catalog {
     readonly budget: ByteBudget,
   ) {
     this.format = formatsFor(spec);
+    this.declaredFormat =
+      spec.declared.size > 0 ? formatsFor({ ...spec, inference: { ...spec.inference, inferTypes: false } }) : this.format;
+  }
+
+  /** How files of `table` are read: text as written where the spec declares the table's columns. */
+  formatFor(table: string): FileFormat {
+    return this.spec.declared.has(table) ? this.declaredFormat : this.format;
   }
 
   /** Every object under the prefix (or under the glob tables' literal prefixes), in key order. */
@@ -144,7 +156,14 @@ export class Catalog {
     const plans: TablePlan[] = [];
     for (const [n, input] of inputs.entries()) {
       const fileColumns = fileColumnFields(this.spec.layout, input.all ?? input.objects);
-      const merged = await this.mergeTable(input, jobs[n]!, footers, skipped, fileColumns, signal);
+      const declared = this.declaredTable(input.name);
+      const merged = declared
+        ? declared.plan(
+            jobs[n]!.map((job) => ({ ...job, footer: footers.get(job) })),
+            fileColumns,
+            skipped,
+          )
+        : await this.mergeTable(input, jobs[n]!, footers, skipped, fileColumns, signal);
       // Without a single readable file there is no schema to offer.
       if (merged.schema.files === 0) continue;
       const schema = tableSchema(input.name, merged.schema, fileColumns);
@@ -156,9 +175,17 @@ export class Catalog {
         primaryKeys: primaryKeys(schema),
         fileColumns,
         files: merged.files,
+        declared,
       });
     }
     return { tables: plans, skipped };
+  }
+
+  /** The table's declared columns (spec `schema`), for one sync (it remembers which dropped columns it warned of). */
+  private declaredTable(table: string): DeclaredTable | undefined {
+    const columns = this.spec.declared.get(table);
+    const words = { trueValues: new Set(this.spec.csv.trueValues), falseValues: new Set(this.spec.csv.falseValues) };
+    return columns && new DeclaredTable(table, columns, words);
   }
 
   close(): void {
@@ -175,7 +202,7 @@ export class Catalog {
     const footers = new Map<FooterJob, FileFooter>();
     await mapLimit(jobs, this.spec.concurrency, async (job) => {
       try {
-        footers.set(job, await this.footer(job.object, signal));
+        footers.set(job, await this.footer(job.object, signal, job.table));
       } catch (err) {
         if (signal?.aborted || !isPerObjectError(err)) throw err;
         if (job.read) skipped.push({ key: job.object.key, table: job.table, reason: (err as Error).message, permanent: isPermanent(err) });
@@ -229,11 +256,11 @@ export class Catalog {
     }
   }
 
-  private async footer(object: ObjectInfo, signal?: AbortSignal): Promise<FileFooter> {
+  private async footer(object: ObjectInfo, signal?: AbortSignal, table = ''): Promise<FileFooter> {
     const id = `${object.key}\u0000${object.etag}`;
     const cached = this.footers.get(id);
     if (cached) return cached;
-    const file = await this.format
+    const file = await this.formatFor(table)
       .open(this.source(object), { signal, budget: this.budget })
       .catch((err: unknown) => Promise.reject(toObjectError(err, this.store.uri(object.key), object.key)));
     const footer = { schema: this.schemas.intern(file.schema), numRows: file.numRows };

@@ -126,9 +126,15 @@ async function sampleRows(catalog: Catalog, table: TablePlan, count: number): Pr
   const { object } = table.files[0]!;
   const encoder = new RecordEncoder(table.schema, { rowsPerRecord: count, generateCqId: table.generateCqId, deterministicKeys: [] });
   try {
-    const file = await catalog.format.open(catalog.source(object), { budget: catalog.budget });
+    const file = await catalog.formatFor(table.name).open(catalog.source(object), { budget: catalog.budget });
+    // A declared schema (spec `schema`): rows as the sync casts them (values that do not cast show null).
+    const caster = table.declared?.forFile(
+      () => {},
+      () => {},
+    );
     try {
-      for await (const batch of file.batches({ maxRows: count, rowMultiple: 1 })) return rowsOf(encoder.conform(batch), count);
+      for await (const batch of file.batches({ maxRows: count, rowMultiple: 1 }))
+        return rowsOf(encoder.conform(caster ? caster.cast(batch, 0) : batch), count);
       return [];
     } finally {
       file.close();

@@ -5,6 +5,7 @@ import type { Spec } from './spec.js';
 import { csvSchema } from './spec-csv.js';
 import { accessSchemaProperties } from './spec-access.js';
 import { tablesSchemaProperties } from './spec-tables.js';
+import { declaredSchemaProperties } from './spec-declared.js';
 
 export type FileType = 'parquet' | 'csv' | 'tsv' | 'jsonl' | 'json' | 'avro' | 'auto';
 
@@ -40,6 +41,7 @@ export const specSchema: JSONSchemaType<Spec> = {
     },
     infer_types: { type: 'boolean', nullable: true, description: 'Infer column types of text formats; false makes every column utf8.' },
     ...tablesSchemaProperties,
+    ...declaredSchemaProperties,
     ...accessSchemaProperties,
     schema_mode: {
       type: 'string',

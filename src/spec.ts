@@ -5,11 +5,12 @@ import { resolveCsv, type CsvOptions, type CsvSpec } from './spec-csv.js';
 import { specSchema, type FileType } from './spec-schema.js';
 import { accessProblems, resolveAccess, type AccessOptions, type AccessSpec } from './spec-access.js';
 import { layoutProblems, resolveLayout, type TableLayout, type TablesSpec } from './spec-tables.js';
+import { declaredProblems, resolveDeclared, type DeclaredSchemas, type DeclaredSpec } from './spec-declared.js';
 
 export type { CsvOptions, CsvSpec, FileType };
 
 /** The spec as the user writes it (snake_case keys, as in the Go plugin this replaces). */
-export interface Spec extends TablesSpec, AccessSpec {
+export interface Spec extends TablesSpec, AccessSpec, DeclaredSpec {
   bucket?: string;
   local_path?: string;
   region?: string;
@@ -44,6 +45,8 @@ export interface ResolvedSpec {
   schemaMode: 'merge' | 'strict';
   /** How keys become tables and which columns the plugin adds. */
   layout: TableLayout;
+  /** Tables whose columns the spec declares (`schema`), by final table name. */
+  declared: DeclaredSchemas;
   access: AccessOptions;
   rowsPerRecord: number;
   /** Maximum files read at once; Infinity when the spec asks for no limit (a negative value). */
@@ -80,6 +83,7 @@ export class SpecError extends Error {
 
 /** The field names allowed at `path` ('' for the top level, 'csv' for the csv options). */
 function knownFields(path: string): string[] {
+  if (/^schema\.[^.]*\.\d+$/.test(path)) return ['name', 'type', 'primary_key', 'not_null'];
   const schema = path === 'csv' ? specSchema.properties?.csv : specSchema;
   return Object.keys((schema as { properties?: object } | undefined)?.properties ?? {});
 }
@@ -163,7 +167,7 @@ export function parseSpec(input: unknown): ResolvedSpec {
       problems.push('endpoint: must be a URL such as https://s3.example.com');
     }
   }
-  problems.push(...csvProblems(spec.csv), ...layoutProblems(spec), ...accessProblems(spec));
+  problems.push(...csvProblems(spec.csv), ...layoutProblems(spec), ...accessProblems(spec), ...declaredProblems(spec));
   if (problems.length > 0) throw new SpecError(problems);
 
   const concurrency = spec.concurrency ?? 0;
@@ -176,6 +180,7 @@ export function parseSpec(input: unknown): ResolvedSpec {
     inference: { sampleRows: spec.schema_sample_rows ?? DEFAULT_SAMPLE_ROWS, inferTypes: spec.infer_types ?? true },
     schemaMode: spec.schema_mode ?? 'merge',
     layout: resolveLayout(spec),
+    declared: resolveDeclared(spec),
     access: resolveAccess(spec),
     rowsPerRecord: spec.rows_per_record || DEFAULT_ROWS_PER_RECORD,
     concurrency: concurrency < 0 ? Infinity : concurrency || DEFAULT_CONCURRENCY,

@@ -41,7 +41,7 @@ export async function readFile(job: FileJob, ctx: SyncContext, sink: SyncSink, r
   const { run, object } = job;
   const sent = { rows: 0 };
   try {
-    const file = await catalog.format.open(counted(catalog.source(object), run, ctx), { signal, budget: catalog.budget });
+    const file = await catalog.formatFor(run.name).open(counted(catalog.source(object), run, ctx), { signal, budget: catalog.budget });
     try {
       await sendRows(file, job, { ctx, sink, report, signal }, sent);
     } finally {
@@ -79,6 +79,9 @@ async function sendRows(file: FileReader, { run, object }: FileJob, { ctx, sink,
   };
   const { fileColumns } = run.plan;
   const values = fileColumns.length > 0 ? fileValues(object, fileColumns, (m) => issues.push(m)) : undefined;
+  // A declared schema (spec `schema`): each batch becomes exactly the declared columns, cast; values that do not cast are reported.
+  const warn = (message: string) => ctx.logger.warn(message, { table: run.name, key: object.key });
+  const caster = run.plan.declared?.forFile((m) => issues.push(m), warn);
   const { rowsPerRecord } = ctx.catalog.spec;
   const batchOptions = {
     maxRows: decodeBatchSize(rowsPerRecord),
@@ -90,7 +93,8 @@ async function sendRows(file: FileReader, { run, object }: FileJob, { ctx, sink,
     await flushIssues();
     // More rows than declared: stop before sending any of them.
     if (declared !== undefined && sent.rows + decoded.numRows > declared) throw new RowCountError(declared, sent.rows + decoded.numRows);
-    const batch = values ? withFileColumns(decoded, fileColumns, values, sent.rows) : decoded;
+    const typed = caster ? caster.cast(decoded, sent.rows) : decoded;
+    const batch = values ? withFileColumns(typed, fileColumns, values, sent.rows) : typed;
     for (const record of run.encoder.encode(batch, { firstRow: sent.rows })) {
       await sink.insert(record.ipc, record.rows);
       sent.rows += record.rows;
@@ -98,6 +102,7 @@ async function sendRows(file: FileReader, { run, object }: FileJob, { ctx, sink,
       ctx.telemetry.add('rows', record.rows, { table: run.name });
     }
   }
+  caster?.finish();
   await flushIssues();
 }
 

@@ -7,6 +7,7 @@ import type { SkippedObject } from '../catalog.js';
 import type { Logger } from '../log.js';
 import type { ObjectInfo, StoreStats } from '../store/types.js';
 import { mapLimit } from '../util/limit.js';
+import { warnUnmatchedDeclared } from '../schema/unmatched.js';
 import { planReads } from './plan.js';
 import { readFile, type FileJob, type Report } from './read-file.js';
 import { TableRun } from './table-run.js';
@@ -21,6 +22,7 @@ export async function runSync(ctx: SyncContext, request: SyncRequest, sink: Sync
   const before = { ...catalog.store.stats };
   const objects = await catalog.listAll(signal);
   const selection = catalog.select(objects, request);
+  warnUnmatchedDeclared(catalog.spec, objects, ctx.logger); // spec `schema` entries naming no table: likely typos
   const { inputs, states } = planReads(selection.tables, ctx.state, ctx.stateId, request.shard);
   const { tables, skipped } = await catalog.plan(inputs, signal);
 

@@ -40,8 +40,9 @@ export class TableRun {
     this.encoder = new RecordEncoder(plan.schema, {
       rowsPerRecord: options.rowsPerRecord,
       generateCqId: plan.generateCqId,
-      // Keys from the source (primary_key_from_source) exist to make ids repeatable: always deterministic.
-      deterministicKeys: options.deterministicCqId || options.keysFromSource ? plan.primaryKeys : [],
+      // Keys from the source (primary_key_from_source) or declared in the spec's `schema` exist to make
+      // ids repeatable: always deterministic.
+      deterministicKeys: options.deterministicCqId || options.keysFromSource || plan.declared ? plan.primaryKeys : [],
     });
   }
 
