@@ -8,33 +8,58 @@
 // refused rather than evicting one (an LRU would evict exactly those, and hand nothing over at scale).
 // Readers a sync never takes (GetTables without a Sync, a file skipped for its schema) belong to an
 // earlier plan and make room for the readers of a later one.
-import type { FileReader } from './formats/types.js';
+import type { FileFormat, FileReader } from './formats/types.js';
 import type { ByteSource, ObjectInfo } from './store/types.js';
 
-/** Counts the bytes of a read (the sync's byte metrics); set once the reader is handed over. */
-export type Meter = (bytes: number) => void;
+/**
+ * The listed object a source reads, on the sources the catalog makes: a wrapper made with `{ ...source }`
+ * (the sync's byte counter) keeps it, so the format below can find the reader held for that object.
+ */
+export const SOURCE_OBJECT = Symbol('the listed object this source reads');
 
-/** A ByteSource whose reads are metered by whoever holds the reader now. */
-export interface MeteredSource extends ByteSource {
-  meter?: Meter;
+export type TaggedSource = ByteSource & { [SOURCE_OBJECT]?: ObjectInfo };
+
+export function tagged(source: ByteSource, object: ObjectInfo): TaggedSource {
+  return Object.assign(source, { [SOURCE_OBJECT]: object });
 }
 
-export function metered(source: ByteSource): MeteredSource {
-  const wrapped: MeteredSource = {
+/** A source whose reads go to `target` once set: the held reader then reads through the sync's source. */
+export interface RedirectableSource extends ByteSource {
+  target?: ByteSource;
+}
+
+export function redirectable(source: ByteSource): RedirectableSource {
+  const wrapped: RedirectableSource = {
     key: source.key,
     size: source.size,
-    read: async (start, end, signal) => {
-      const bytes = await source.read(start, end, signal);
-      wrapped.meter?.(bytes.byteLength);
-      return bytes;
-    },
+    read: (start, end, signal) => (wrapped.target ?? source).read(start, end, signal),
   };
   return wrapped;
 }
 
+/**
+ * The format as the sync uses it: a source of an object whose reader is held gets that reader, reading
+ * through the source it was given (which wraps the held tail, see Catalog.source), else a new one.
+ */
+export function handoffFormat(format: FileFormat, handoff: ReaderHandoff): FileFormat {
+  return {
+    name: format.name,
+    open(source, options) {
+      const object = (source as TaggedSource)[SOURCE_OBJECT];
+      const held = object && handoff.take(object);
+      if (!held) return format.open(source, options);
+      held.source.target = source;
+      return Promise.resolve(held.reader);
+    },
+  };
+}
+
 export interface HeldReader {
   reader: FileReader;
-  source: MeteredSource;
+  /** What the reader reads through. */
+  source: RedirectableSource;
+  /** What that reads from: the object's source holding its tail. */
+  inner: ByteSource;
 }
 
 interface Entry extends HeldReader {

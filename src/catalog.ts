@@ -17,16 +17,16 @@ import {
   type MergedSchema,
 } from './arrow/schema.js';
 import { BoundedCache, SchemaInterner } from './arrow/schema-cache.js';
-import { metered, ReaderHandoff, type Meter } from './catalog-handoff.js';
+import { handoffFormat, ReaderHandoff, redirectable, tagged } from './catalog-handoff.js';
 import { isPermanent, isPerObjectError, toObjectError } from './errors.js';
 import { formatsFor } from './formats/index.js';
-import type { FileFormat, FileReader } from './formats/types.js';
+import type { FileFormat } from './formats/types.js';
 import type { Logger } from './log.js';
 import type { ResolvedSpec } from './spec.js';
 import { openStore } from './store/index.js';
 import type { ShardRef } from './state/cursors.js';
 import { TailCache, withTailCache } from './store/tail-cache.js';
-import type { ObjectInfo, Store } from './store/types.js';
+import type { ByteSource, ObjectInfo, Store } from './store/types.js';
 import type { ByteBudget } from './util/byte-budget.js';
 import { mapLimit } from './util/limit.js';
 
@@ -114,7 +114,10 @@ interface FooterJob {
 
 export class Catalog {
   readonly tails = new TailCache(TAIL_CACHE_BYTES);
+  /** Opens objects for the sync: the reader planning kept for an object, when it did, else a new one. */
   readonly format: FileFormat;
+  /** Opens objects for planning. */
+  private readonly formats: FileFormat;
   /** Footers by key and ETag, for the sync after GetTables and the next sync of unchanged files. */
   private readonly footers = new BoundedCache<FileFooter>(FOOTER_CACHE_BYTES, FOOTER_ENTRY_BYTES);
   private readonly schemas = new SchemaInterner();
@@ -126,7 +129,8 @@ export class Catalog {
     /** Bounds the file bytes the readers hold at once (the source's, shared by every sync). */
     readonly budget: ByteBudget,
   ) {
-    this.format = formatsFor(spec);
+    this.formats = formatsFor(spec);
+    this.format = handoffFormat(this.formats, this.handoff);
   }
 
   /** Every object under the prefix (or under the glob tables' literal prefixes), in key order. */
@@ -182,23 +186,12 @@ export class Catalog {
   }
 
   /**
-   * Opens an object for the sync to read: the reader planning kept, when it did (no second open), else
-   * a new one. `meter` counts the bytes read from then on.
+   * Opens an object for reading, with its footer bytes served from the cache when present; for an object
+   * whose reader is held, the source that reader reads from (it holds the object's tail).
    */
-  async openForRead(object: ObjectInfo, meter: Meter, signal: AbortSignal): Promise<FileReader> {
-    const held = this.handoff.take(object);
-    if (held) {
-      held.source.meter = meter;
-      return held.reader;
-    }
-    const source = metered(this.source(object));
-    source.meter = meter;
-    return this.format.open(source, { signal, budget: this.budget });
-  }
-
-  /** Opens an object for reading, with its footer bytes served from the cache when present. */
-  source(object: ObjectInfo) {
-    return withTailCache(this.store.open(object), object, this.tails);
+  source(object: ObjectInfo): ByteSource {
+    const held = this.handoff.peek(object);
+    return tagged(held ? held.inner : withTailCache(this.store.open(object), object, this.tails), object);
   }
 
   /** Footers of every job, read in parallel; undefined where the file could not be read. */
@@ -273,12 +266,13 @@ export class Catalog {
     const id = `${object.key}\u0000${object.etag}`;
     const cached = this.footers.get(id);
     if (cached) return cached;
-    const source = metered(this.source(object));
-    const file = await this.format
+    const inner = this.source(object);
+    const source = redirectable(inner);
+    const file = await this.formats
       .open(source, { signal, budget: this.budget })
       .catch((err: unknown) => Promise.reject(toObjectError(err, this.store.uri(object.key), object.key)));
     const footer = { schema: this.schemas.intern(file.schema), numRows: file.numRows };
-    if (!(read && this.handoff.offer(object, { reader: file, source }))) file.close();
+    if (!(read && this.handoff.offer(object, { reader: file, source, inner }))) file.close();
     this.footers.set(id, footer);
     return footer;
   }

@@ -5,7 +5,7 @@
 import { FormatError, isPermanent, isPerObjectError, toObjectError } from '../errors.js';
 import { fileValues, withFileColumns } from '../arrow/file-columns.js';
 import type { FileReader } from '../formats/types.js';
-import type { ObjectInfo } from '../store/types.js';
+import type { ByteSource, ObjectInfo } from '../store/types.js';
 import type { TableRun } from './table-run.js';
 import type { SyncContext, SyncSink } from './types.js';
 
@@ -41,8 +41,7 @@ export async function readFile(job: FileJob, ctx: SyncContext, sink: SyncSink, r
   const { run, object } = job;
   const sent = { rows: 0 };
   try {
-    // The reader planning opened, when the catalog kept it: the file is not opened a second time.
-    const file = await catalog.openForRead(object, meter(run, ctx), signal);
+    const file = await catalog.format.open(counted(catalog.source(object), run, ctx), { signal, budget: catalog.budget });
     try {
       await sendRows(file, job, { ctx, sink, report, signal }, sent);
     } finally {
@@ -102,10 +101,15 @@ async function sendRows(file: FileReader, { run, object }: FileJob, { ctx, sink,
   await flushIssues();
 }
 
-/** Counts the object's bytes into the table's summary and the bytes_read metric as they arrive. */
-function meter(run: TableRun, ctx: SyncContext): (bytes: number) => void {
-  return (bytes) => {
-    run.summary.bytes += bytes;
-    ctx.telemetry.add('bytes_read', bytes, { table: run.name });
+/** The object's bytes, counted into the table's summary and the bytes_read metric as they arrive. */
+function counted(source: ByteSource, run: TableRun, ctx: SyncContext): ByteSource {
+  return {
+    ...source,
+    read: async (start, end, signal) => {
+      const bytes = await source.read(start, end, signal);
+      run.summary.bytes += bytes.byteLength;
+      ctx.telemetry.add('bytes_read', bytes.byteLength, { table: run.name });
+      return bytes;
+    },
   };
 }
