@@ -8,7 +8,8 @@ import type { ByteSource } from '../../store/types.js';
 import type { ByteBudget } from '../../util/byte-budget.js';
 import type { BatchOptions, FileFormat, FileReader, OpenOptions } from '../types.js';
 import { openDecoder, type DecoderFile } from './decoder.js';
-import { readFooter, rowGroupRanges, type RowGroupRange, type Segment } from './footer.js';
+import { checkFooter, readFooter, type RowGroupRange, type Segment } from './footer.js';
+import { SchemaShapes } from './schema-shapes.js';
 import { checkRowGroupPages } from './page-headers.js';
 
 /**
@@ -26,13 +27,18 @@ const TARGET_BATCH_BYTES = 2 * 1024 * 1024;
 /** Estimated bytes of one checked row-group range (offsets, sizes and its column chunks). */
 const RANGE_BYTES = 512;
 
+const knownSchemas = new SchemaShapes();
+
 export const parquetFormat: FileFormat = { name: 'parquet', open: openParquet };
 
 /** Reads the footer and returns the file's Arrow schema, sizes, and a reader of its batches. */
 export async function openParquet(source: ByteSource, options: OpenOptions): Promise<FileReader & { numRows: number }> {
   const footer = await readFooter(source, options.signal);
-  const ranges = rowGroupRanges(footer, source.size);
-  const file = await openDecoder(source, footer, options.signal);
+  const { ranges, numRows, shape } = checkFooter(footer, source.size);
+  // A file shaped like one opened before: its schema is known without a decoder job (many small files).
+  const known = knownSchemas.get(shape);
+  const file = await openDecoder(source, footer, options.signal, known && { schema: known, numRows });
+  if (!known) knownSchemas.set(shape, file.schema);
   const reader = { source, ranges, file, budget: options.budget };
   return {
     schema: file.schema,
