@@ -1,6 +1,8 @@
 // The catalog: lists the store, groups data files into tables and reads each file's footer to build
 // the table schemas. Footers are cached by key and ETag, so GetTables followed by Sync, or a second
-// sync of unchanged files, reads each footer once.
+// sync of unchanged files, reads each footer once; a file's reader opened here is handed to the sync
+// that reads the file (catalog-handoff.ts), so the sync does not open it again. A plan keeps per file
+// only the object as listed: schemas are merged as footers arrive, and nothing parsed stays with it.
 import type { Field, Schema } from 'apache-arrow';
 import { fileColumnClash, fileColumnFields } from './arrow/file-columns.js';
 import { groupTables, listPrefixes, ownsKey, tableFilter, type DiscoveredTable } from './discover.js';
@@ -15,6 +17,7 @@ import {
   type MergedSchema,
 } from './arrow/schema.js';
 import { BoundedCache, SchemaInterner } from './arrow/schema-cache.js';
+import { handoffFormat, ReaderHandoff, redirectable, tagged } from './catalog-handoff.js';
 import { isPermanent, isPerObjectError, toObjectError } from './errors.js';
 import { formatsFor } from './formats/index.js';
 import type { FileFormat } from './formats/types.js';
@@ -23,7 +26,7 @@ import type { ResolvedSpec } from './spec.js';
 import { openStore } from './store/index.js';
 import type { ShardRef } from './state/cursors.js';
 import { TailCache, withTailCache } from './store/tail-cache.js';
-import type { ObjectInfo, Store } from './store/types.js';
+import type { ByteSource, ObjectInfo, Store } from './store/types.js';
 import type { ByteBudget } from './util/byte-budget.js';
 import { mapLimit } from './util/limit.js';
 import { DeclaredTable } from './schema/declared.js';
@@ -55,8 +58,10 @@ export interface TablePlan {
   primaryKeys: string[];
   /** Columns the plugin adds from where rows were read (Hive partitions, provenance), in the schema after the files' own. */
   fileColumns: Field[];
-  /** Readable files of the table, in key order, with their footers. */
-  files: { object: ObjectInfo; footer: FileFooter }[];
+  /** Readable files of the table, in key order. */
+  files: ObjectInfo[];
+  /** Rows the files declare in all, where every file's format tells without reading it. */
+  declaredRows?: number;
   /** The spec declares this table's columns (`schema`): batches are cast to them as they are read. */
   declared?: DeclaredTable;
 }
@@ -95,6 +100,13 @@ export interface CatalogResult {
 /** Bytes of footer cache entries (a key, an ETag, a shared schema, a count): 200,000 files of 100-byte keys. */
 const FOOTER_CACHE_BYTES = 64 * 1024 * 1024;
 const FOOTER_ENTRY_BYTES = 128;
+/**
+ * Readers kept from planning for the sync (a Parquet reader: about twice its footer). 16 MiB holds the
+ * readers of ~4,000 small files (each whole in its tail); files beyond are opened again by the sync.
+ */
+const HANDOFF_BYTES = 16 * 1024 * 1024;
+/** Tails of files whose readers were not kept: bounded apart from the handoff, so both stay small. */
+const TAIL_CACHE_BYTES = 16 * 1024 * 1024;
 
 interface FooterJob {
   table: string;
@@ -104,13 +116,19 @@ interface FooterJob {
 }
 
 export class Catalog {
-  readonly tails = new TailCache();
+  readonly tails = new TailCache(TAIL_CACHE_BYTES);
+  /** Opens objects for the sync: the reader planning kept for an object, when it did, else a new one. */
   readonly format: FileFormat;
+  /** Opens objects for planning. */
+  private readonly formats: FileFormat;
   /** Text formats without type inference, for tables with a declared schema: values are cast from the text as written. */
+  private readonly declaredFormats: FileFormat;
+  /** The sync's way of opening objects of a table with a declared schema (see `format`). */
   private readonly declaredFormat: FileFormat;
   /** Footers by key and ETag, for the sync after GetTables and the next sync of unchanged files. */
   private readonly footers = new BoundedCache<FileFooter>(FOOTER_CACHE_BYTES, FOOTER_ENTRY_BYTES);
   private readonly schemas = new SchemaInterner();
+  private readonly handoff = new ReaderHandoff(HANDOFF_BYTES);
 
   constructor(
     readonly store: Store,
@@ -118,12 +136,14 @@ export class Catalog {
     /** Bounds the file bytes the readers hold at once (the source's, shared by every sync). */
     readonly budget: ByteBudget,
   ) {
-    this.format = formatsFor(spec);
-    this.declaredFormat =
-      spec.declared.size > 0 ? formatsFor({ ...spec, inference: { ...spec.inference, inferTypes: false } }) : this.format;
+    this.formats = formatsFor(spec);
+    this.format = handoffFormat(this.formats, this.handoff);
+    this.declaredFormats =
+      spec.declared.size > 0 ? formatsFor({ ...spec, inference: { ...spec.inference, inferTypes: false } }) : this.formats;
+    this.declaredFormat = handoffFormat(this.declaredFormats, this.handoff);
   }
 
-  /** How files of `table` are read: text as written where the spec declares the table's columns. */
+  /** How the sync opens files of `table`: text as written where the spec declares the table's columns. */
   formatFor(table: string): FileFormat {
     return this.spec.declared.has(table) ? this.declaredFormat : this.format;
   }
@@ -151,6 +171,7 @@ export class Catalog {
   /** Reads the footers the tables need (cached) and merges each table's schema. */
   async plan(inputs: PlanInput[], signal?: AbortSignal): Promise<CatalogResult> {
     const skipped: SkippedObject[] = [];
+    this.handoff.nextPlan();
     const jobs = inputs.map(footerJobs);
     const footers = await this.readFooters(jobs.flat(), skipped, signal);
     const plans: TablePlan[] = [];
@@ -175,6 +196,7 @@ export class Catalog {
         primaryKeys: primaryKeys(schema),
         fileColumns,
         files: merged.files,
+        declaredRows: merged.declaredRows,
         declared,
       });
     }
@@ -189,12 +211,17 @@ export class Catalog {
   }
 
   close(): void {
+    this.handoff.clear();
     this.store.close();
   }
 
-  /** Opens an object for reading, with its footer bytes served from the cache when present. */
-  source(object: ObjectInfo) {
-    return withTailCache(this.store.open(object), object, this.tails);
+  /**
+   * Opens an object for reading, with its footer bytes served from the cache when present; for an object
+   * whose reader is held, the source that reader reads from (it holds the object's tail).
+   */
+  source(object: ObjectInfo): ByteSource {
+    const held = this.handoff.peek(object);
+    return tagged(held ? held.inner : withTailCache(this.store.open(object), object, this.tails), object);
   }
 
   /** Footers of every job, read in parallel; undefined where the file could not be read. */
@@ -202,7 +229,7 @@ export class Catalog {
     const footers = new Map<FooterJob, FileFooter>();
     await mapLimit(jobs, this.spec.concurrency, async (job) => {
       try {
-        footers.set(job, await this.footer(job.object, signal, job.table));
+        footers.set(job, await this.footer(job.object, signal, job.table, job.read));
       } catch (err) {
         if (signal?.aborted || !isPerObjectError(err)) throw err;
         if (job.read) skipped.push({ key: job.object.key, table: job.table, reason: (err as Error).message, permanent: isPermanent(err) });
@@ -223,7 +250,8 @@ export class Catalog {
     const merged: MergedSchema = input.base
       ? { fields: [...input.base.fields], firstSeen: new Map(input.base.firstSeen), files: input.base.files }
       : emptyMerge();
-    const files: TablePlan['files'] = [];
+    const files: ObjectInfo[] = [];
+    let declaredRows: number | undefined = 0;
     let first: { key: string; schema: Schema } | undefined;
     for (const job of jobs) {
       const footer = footers.get(job);
@@ -233,14 +261,19 @@ export class Catalog {
         if (first) checkStrict(first, job.object.key, footer.schema);
         checkFileColumns(fileColumns, job.object.key, footer.schema);
         mergeSchema(merged, job.object.key, footer.schema);
-        if (job.read) files.push({ object: job.object, footer });
+        if (job.read) {
+          files.push(job.object);
+          declaredRows = declaredRows === undefined || footer.numRows === undefined ? undefined : declaredRows + footer.numRows;
+        }
       } catch (err) {
         if (!(err instanceof SchemaConflictError)) throw err;
+        // Not read: a reader kept for it would only hold room that others can use.
+        this.handoff.take(job.object)?.reader.close();
         if (job.read) skipped.push({ key: job.object.key, table: input.name, reason: err.message, permanent: true });
       }
     }
     if (merged.files === 0) await this.firstReadableSchema(merged, input.schemaOnly ?? [], signal);
-    return { schema: merged, files };
+    return { schema: merged, files, declaredRows };
   }
 
   /** Merges the first readable footer of `candidates`, read one at a time (failures not reported). */
@@ -256,15 +289,21 @@ export class Catalog {
     }
   }
 
-  private async footer(object: ObjectInfo, signal?: AbortSignal, table = ''): Promise<FileFooter> {
+  /** The file's schema and declared rows; with `read`, its reader may be kept for the sync. */
+  private async footer(object: ObjectInfo, signal?: AbortSignal, table = '', read = false): Promise<FileFooter> {
+    const held = this.handoff.peek(object);
+    if (held) return { schema: this.schemas.intern(held.reader.schema), numRows: held.reader.numRows };
     const id = `${object.key}\u0000${object.etag}`;
     const cached = this.footers.get(id);
     if (cached) return cached;
-    const file = await this.formatFor(table)
-      .open(this.source(object), { signal, budget: this.budget })
+    const inner = this.source(object);
+    const source = redirectable(inner);
+    const planning = this.spec.declared.has(table) ? this.declaredFormats : this.formats;
+    const file = await planning
+      .open(source, { signal, budget: this.budget })
       .catch((err: unknown) => Promise.reject(toObjectError(err, this.store.uri(object.key), object.key)));
     const footer = { schema: this.schemas.intern(file.schema), numRows: file.numRows };
-    file.close();
+    if (!(read && this.handoff.offer(object, { reader: file, source, inner }))) file.close();
     this.footers.set(id, footer);
     return footer;
   }

@@ -97,7 +97,7 @@ export async function runPreview(args: string[]): Promise<number> {
       const first = table.files[0];
       if (first && parsed.rows > 0) {
         const sample = await sampleRows(catalog, table, parsed.rows);
-        out(`  sample rows from ${first.object.key}:`);
+        out(`  sample rows from ${first.key}:`);
         for (const row of sample) out(`    ${row}`);
       }
       out();
@@ -114,16 +114,11 @@ export async function runPreview(args: string[]): Promise<number> {
 
 /** "N rows" from what the files declare, or "rows unknown until read" where a format cannot tell. */
 function rowCount(table: TablePlan): string {
-  let rows = 0;
-  for (const { footer } of table.files) {
-    if (footer.numRows === undefined) return 'rows unknown until read';
-    rows += footer.numRows;
-  }
-  return `${rows} rows`;
+  return table.declaredRows === undefined ? 'rows unknown until read' : `${table.declaredRows} rows`;
 }
 
 async function sampleRows(catalog: Catalog, table: TablePlan, count: number): Promise<string[]> {
-  const { object } = table.files[0]!;
+  const object = table.files[0]!;
   const encoder = new RecordEncoder(table.schema, { rowsPerRecord: count, generateCqId: table.generateCqId, deterministicKeys: [] });
   try {
     const file = await catalog.formatFor(table.name).open(catalog.source(object), { budget: catalog.budget });

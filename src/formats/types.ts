@@ -33,6 +33,12 @@ export interface FileReader {
   readonly schema: Schema;
   /** The number of rows the file declares (a Parquet footer); undefined where only reading tells. */
   readonly numRows?: number;
+  /**
+   * Bytes the reader holds while open, when keeping it open costs no more than that (its footer, no
+   * stream or handle): the catalog may then keep it from planning for the sync to read. Undefined:
+   * close it as soon as its schema is known.
+   */
+  readonly heldBytes?: number;
   /** Decoded batches, in file order. */
   batches(options: BatchOptions): AsyncGenerator<RecordBatch>;
   /** Frees what the reader holds; safe to call more than once. */

@@ -49,18 +49,21 @@ export class DeclaredTable {
    * The table's plan: the declared columns are its schema, so every readable file is read (its columns
    * are cast, not merged). A declared column named like a Hive or provenance column cannot be: the files are skipped.
    */
-  plan<F>(jobs: { object: ObjectInfo; read: boolean; footer?: F }[], fileColumns: Field[], skipped: SkippedObject[]) {
+  plan(jobs: { object: ObjectInfo; read: boolean; footer?: { numRows?: number } }[], fileColumns: Field[], skipped: SkippedObject[]) {
     const clash = fileColumnClash(fileColumns, this.schema);
-    const files: { object: ObjectInfo; footer: F }[] = [];
+    const files: ObjectInfo[] = [];
+    let declaredRows: number | undefined = 0;
     for (const { object, read, footer } of jobs) {
       if (!footer || !read) continue;
-      if (!clash) files.push({ object, footer });
-      else {
+      if (!clash) {
+        files.push(object);
+        declaredRows = declaredRows === undefined || footer.numRows === undefined ? undefined : declaredRows + footer.numRows;
+      } else {
         const reason = `column "${clash}" is declared in schema.${this.name} and is also a column the plugin adds (a Hive partition of the key, or a provenance column); rename one of them`;
         skipped.push({ key: object.key, table: this.name, reason, permanent: true });
       }
     }
-    return { schema: this.merged(), files };
+    return { schema: this.merged(), files, declaredRows };
   }
 
   /** A caster for one file; `report` takes its problems, `warn` the dropped-columns warning. */

@@ -10,6 +10,9 @@ export class TailCache {
   private readonly entries = new Map<string, Uint8Array>();
   private bytes = 0;
 
+  /** `capacity`: bytes of tails kept at most (an entry may take a quarter of it). */
+  constructor(private readonly capacity = CACHE_BYTES) {}
+
   get(id: string): Uint8Array | undefined {
     const hit = this.entries.get(id);
     if (hit) {
@@ -21,11 +24,11 @@ export class TailCache {
   }
 
   set(id: string, tail: Uint8Array): void {
-    if (tail.byteLength > CACHE_BYTES / 4 || this.entries.has(id)) return;
+    if (tail.byteLength > this.capacity / 4 || this.entries.has(id)) return;
     this.entries.set(id, tail);
     this.bytes += tail.byteLength;
     for (const [key, value] of this.entries) {
-      if (this.bytes <= CACHE_BYTES) break;
+      if (this.bytes <= this.capacity) break;
       this.entries.delete(key);
       this.bytes -= value.byteLength;
     }

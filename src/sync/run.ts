@@ -49,7 +49,7 @@ export async function runSync(ctx: SyncContext, request: SyncRequest, sink: Sync
   for (const table of tables) await sink.migrate(table.schema);
   for (const run of runs.values()) if (run.done) await run.finish(ctx);
 
-  const jobs = tables.flatMap((t) => t.files.map((f) => ({ run: runs.get(t.name)!, object: f.object })));
+  const jobs = tables.flatMap((t) => t.files.map((object) => ({ run: runs.get(t.name)!, object })));
   await readAll(jobs, [...runs.values()], ctx, sink, report, signal);
   return summarize([...runs.values()], errors, before, catalog.store.stats, started);
 }

@@ -21,7 +21,9 @@ export class TableRun {
   readonly summary: TableSummary;
   readonly encoder: RecordEncoder;
   readonly span: TelemetrySpan;
-  private readonly outcomes: Outcome[] = [];
+  /** What became of the table's objects, as two lists of the objects themselves (no object per outcome). */
+  private readonly doneObjects: ObjectInfo[] = [];
+  private readonly undoneObjects: ObjectInfo[] = [];
   private remaining: number;
   private readonly started = Date.now();
 
@@ -60,14 +62,18 @@ export class TableRun {
 
   /** An object skipped before reading (unreadable footer, schema conflict). */
   skipped(object: ObjectInfo, permanent: boolean): void {
-    this.outcomes.push({ object, done: permanent });
+    this.outcome(object, permanent);
   }
 
   /** One of the table's files was read (`done`: delivered, or skipped for good); true when it was the last. */
   fileRead(object: ObjectInfo, done: boolean): boolean {
-    this.outcomes.push({ object, done });
+    this.outcome(object, done);
     this.summary.filesDone++;
     return --this.remaining === 0;
+  }
+
+  private outcome(object: ObjectInfo, done: boolean): void {
+    (done ? this.doneObjects : this.undoneObjects).push(object);
   }
 
   async finish(ctx: SyncContext): Promise<void> {
@@ -88,7 +94,11 @@ export class TableRun {
 
   /** Stores where the next sync starts; flushed now, so a later failure elsewhere loses none of it. */
   private async saveState(ctx: SyncContext): Promise<void> {
-    const next = advance(this.state, this.outcomes, this.listed);
+    const outcomes: Outcome[] = [
+      ...this.doneObjects.map((object) => ({ object, done: true })),
+      ...this.undoneObjects.map((object) => ({ object, done: false })),
+    ];
+    const next = advance(this.state, outcomes, this.listed);
     next.schema = encodeMerged(this.plan.merged);
     let changed = false;
     writeTableState(

@@ -82,10 +82,22 @@ export interface DecoderFile {
   rowGroup(index: number, group: Segment, batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch>;
 }
 
-/** Opens the file in a decoder from its footer: its Arrow schema and row count. */
-export async function openDecoder(source: ByteSource, footer: Segment, signal?: AbortSignal): Promise<DecoderFile> {
+/**
+ * Opens the file in a decoder from its footer: its Arrow schema and row count. With `known` (the schema
+ * of a file of the same shape, see schema-shapes.ts) no job runs now: the worker that decodes a row
+ * group opens the file from the footer that travels with the job.
+ */
+export async function openDecoder(
+  source: ByteSource,
+  footer: Segment,
+  signal?: AbortSignal,
+  known?: { schema: Schema; numRows: number },
+): Promise<DecoderFile> {
   const decoders = await decoderPool();
   const file: FileRef = { id: ++lastFileId, size: source.size, footer: { start: footer.start, bytes: footer.bytes.slice().buffer } };
+  const rowGroup: DecoderFile['rowGroup'] = (index, group, batchSize, groupSignal) =>
+    decodeGroup(decoders, source, file, { index, group, batchSize }, groupSignal);
+  if (known) return { ...known, rowGroup };
   let opened: OpenResult;
   let schema: Schema;
   try {
@@ -94,11 +106,7 @@ export async function openDecoder(source: ByteSource, footer: Segment, signal?: 
   } catch (err) {
     throw decoderFailure('not a readable Parquet file', err);
   }
-  return {
-    schema,
-    numRows: opened.numRows,
-    rowGroup: (index, group, batchSize, groupSignal) => decodeGroup(decoders, source, file, { index, group, batchSize }, groupSignal),
-  };
+  return { schema, numRows: opened.numRows, rowGroup };
 }
 
 /** The decoder's failures as FormatErrors (the bytes are to blame); the store's and aborts pass through. */

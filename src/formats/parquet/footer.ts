@@ -2,6 +2,7 @@
 // the tail (usually the whole footer) in one read, the rest of the metadata when it is larger, and
 // the byte range and column chunks of every row group, once validate.ts has found them consistent.
 import { parquetMetadata } from 'hyparquet';
+import { schemaShape } from './schema-shapes.js';
 import { errorMessage, FormatError } from '../../errors.js';
 import { TAIL_BYTES } from '../../store/tail-cache.js';
 import type { ByteSource } from '../../store/types.js';
@@ -47,10 +48,24 @@ export async function readFooter(source: ByteSource, signal?: AbortSignal): Prom
  * against itself and the file (see validate.ts): what fails is a FormatError saying what is wrong.
  */
 export function rowGroupRanges(footer: Segment, fileSize: number): RowGroupRange[] {
+  return checkFooter(footer, fileSize).ranges;
+}
+
+/** A checked footer: its row groups, its rows, and its schema's shape (schema-shapes.ts). */
+export interface CheckedFooter {
+  ranges: RowGroupRange[];
+  numRows: number;
+  shape: string;
+}
+
+/** rowGroupRanges, with the rows and schema shape of the same parse. */
+export function checkFooter(footer: Segment, fileSize: number): CheckedFooter {
   const { bytes } = footer;
   const metadataLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(bytes.byteLength - 8, true);
   try {
-    return checkMetadata(parquetMetadata(bytes, { geoparquet: false }), fileSize - 8 - metadataLength);
+    const metadata = parquetMetadata(bytes, { geoparquet: false });
+    const ranges = checkMetadata(metadata, fileSize - 8 - metadataLength);
+    return { ranges, numRows: Number(metadata.num_rows), shape: schemaShape(metadata) };
   } catch (err) {
     // hyparquet's own errors (a footer that is not Thrift, fields missing) say what broke.
     if (err instanceof FormatError) throw err;
