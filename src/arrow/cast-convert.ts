@@ -73,8 +73,11 @@ export function convert(value: Value, target: Target, words: BoolWords): Storage
 function toInt(value: Value, type: Int): Storage | Failure {
   let v: bigint | undefined;
   if (value.k === 'int') v = value.v;
-  else if (value.k === 'float') v = Number.isInteger(value.v) ? BigInt(value.v) : undefined;
-  else if (value.k === 'dec') v = value.v % 10n ** BigInt(value.scale) === 0n ? value.v / 10n ** BigInt(value.scale) : undefined;
+  else if (value.k === 'float') {
+    // Beyond 2^53 a float may already be rounded: its digits cannot be vouched for.
+    if (Number.isInteger(value.v) && !Number.isSafeInteger(value.v)) return new Failure('a float beyond 2^53, not exact as an integer');
+    v = Number.isInteger(value.v) ? BigInt(value.v) : undefined;
+  } else if (value.k === 'dec') v = value.v % 10n ** BigInt(value.scale) === 0n ? value.v / 10n ** BigInt(value.scale) : undefined;
   else if (value.k === 'text') v = parseInteger(value.v);
   else return new Failure('not a number');
   if (v === undefined) return new Failure('not an integer');

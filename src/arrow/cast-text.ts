@@ -114,7 +114,9 @@ export function parseJsonValue(text: string): Value | null | undefined {
 function fromJson(value: unknown): Value | null {
   if (value === null) return null;
   if (typeof value === 'bigint') return { k: 'int', v: value };
-  if (typeof value === 'number') return Number.isInteger(value) ? { k: 'int', v: BigInt(value) } : { k: 'float', v: value };
+  // An integer beyond 2^53 whose source text the runtime did not hand over (Node 20) stays a float: casting
+  // it to an integer then fails instead of delivering rounded digits.
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? { k: 'int', v: BigInt(value) } : { k: 'float', v: value };
   if (typeof value === 'boolean') return { k: 'bool', v: value };
   if (typeof value === 'string') return { k: 'text', v: value };
   if (Array.isArray(value)) return { k: 'list', v: value.map(fromJson) };
