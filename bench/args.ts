@@ -67,7 +67,8 @@ export function parseOptions(): Options {
 
 function scaleParts(text: string): Set<'files' | 'listing'> {
   const parts = text.split(',').map((x) => x.trim());
-  for (const part of parts) if (part !== 'files' && part !== 'listing') throw new Error(`--scale-parts: unknown part "${part}" (files, listing)`);
+  for (const part of parts)
+    if (part !== 'files' && part !== 'listing') throw new Error(`--scale-parts: unknown part "${part}" (files, listing)`);
   return new Set(parts as ('files' | 'listing')[]);
 }
 

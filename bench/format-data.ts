@@ -66,7 +66,17 @@ const AVRO_SCHEMA = {
     { name: 'created_at', type: { type: 'long', logicalType: 'timestamp-micros' } },
     { name: 'score', type: ['null', 'int'] },
     { name: 'tags', type: { type: 'array', items: 'string' } },
-    { name: 'meta', type: { type: 'record', name: 'Meta', fields: [{ name: 'source', type: 'string' }, { name: 'level', type: 'int' }] } },
+    {
+      name: 'meta',
+      type: {
+        type: 'record',
+        name: 'Meta',
+        fields: [
+          { name: 'source', type: 'string' },
+          { name: 'level', type: 'int' },
+        ],
+      },
+    },
   ],
 };
 

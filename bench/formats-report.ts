@@ -24,7 +24,8 @@ function growth(r: FormatResults, format: BigFormat): number {
 
 export function formatTargets(r: FormatResults) {
   const targets: Record<string, boolean | null> = {};
-  for (const format of FORMATS) targets[`${format}_sync_vs_ceiling`] = met(ratio(r, format), ratio(r, format) >= FORMAT_TARGETS.syncVsCeiling);
+  for (const format of FORMATS)
+    targets[`${format}_sync_vs_ceiling`] = met(ratio(r, format), ratio(r, format) >= FORMAT_TARGETS.syncVsCeiling);
   for (const format of BIG_FORMATS) {
     const big = peak(r.big[format].big);
     targets[`${format}_big_peak_rss_mb`] = met(big, big <= FORMAT_TARGETS.bigPeakRssMb);
@@ -63,7 +64,14 @@ export function formatRows(r: FormatResults): string[][] {
   for (const format of FORMATS) {
     const ceiling = rps(r.ceiling[format]);
     const sync = rps(r.sync[format]);
-    rows.push([`${NAMES[format]}, ${count} rows: ceiling (parse to plain values)`, `${fmtInt(ceiling)} rows/s`, runsOf(r.ceiling[format]), '1.000', '', '']);
+    rows.push([
+      `${NAMES[format]}, ${count} rows: ceiling (parse to plain values)`,
+      `${fmtInt(ceiling)} rows/s`,
+      runsOf(r.ceiling[format]),
+      '1.000',
+      '',
+      '',
+    ]);
     rows.push([
       `  full sync over gRPC, rows_per_record=${DEFAULT_ROWS_PER_RECORD}`,
       `${fmtInt(sync)} rows/s`,

@@ -43,7 +43,17 @@ export function ensureListingTemplate(): Promise<{ files: CachedFile[] }> {
 export async function fillListingBucket(s3: S3TestServer, template: string, from: number, to: number): Promise<void> {
   await s3.createBucket(LISTING_BUCKET);
   const script = join(ROOT, 'bench', 'swift-fill.py');
-  const args = [script, swiftDir(s3), SWIFT_ACCOUNT, LISTING_BUCKET, template, String(from), String(to), String(TINY_DIRS), String(FIRST_EPOCH)];
+  const args = [
+    script,
+    swiftDir(s3),
+    SWIFT_ACCOUNT,
+    LISTING_BUCKET,
+    template,
+    String(from),
+    String(to),
+    String(TINY_DIRS),
+    String(FIRST_EPOCH),
+  ];
   // /usr/bin/python3: the interpreter the Debian packages install Swift for.
   await run('/usr/bin/python3', args, { maxBuffer: 1024 * 1024 });
 }
@@ -60,5 +70,7 @@ function swiftDir(s3: S3TestServer): string {
     const conf = args.find((a) => a.endsWith('/proxy-server.conf'));
     if (conf) return conf.slice(0, -'/proxy-server.conf'.length);
   }
-  throw new Error("the listing shape needs the suite's own Swift server (not CQ_TEST_S3_ENDPOINT): no proxy-server.conf among its processes");
+  throw new Error(
+    "the listing shape needs the suite's own Swift server (not CQ_TEST_S3_ENDPOINT): no proxy-server.conf among its processes",
+  );
 }

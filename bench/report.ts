@@ -22,12 +22,14 @@ export function report(o: Outcome): string {
       ? `${mb(options.clientWindow)} MiB (as grpc-go's BDP grows it)`
       : '64 KiB (grpc-js default)';
   if (data.main.length === 0) {
-    out.push(`cq-source-s3 benchmark: sections ${[...o.sections].join(', ')}; medians of ${options.runs} runs${options.quick ? ' (--quick)' : ''}`);
+    out.push(
+      `cq-source-s3 benchmark: sections ${[...o.sections].join(', ')}; medians of ${options.runs} runs${options.quick ? ' (--quick)' : ''}`,
+    );
   } else {
     out.push(
-    `cq-source-s3 benchmark: ${data.main.length} files, ${fmtInt(data.mainRows)} rows, ${mb(data.mainBytes)} MB (snappy+zstd) on a local Swift s3api; ` +
-      `medians of ${options.runs} runs${options.quick ? ' (--quick)' : ''}; gRPC client window ${window}`,
-  );
+      `cq-source-s3 benchmark: ${data.main.length} files, ${fmtInt(data.mainRows)} rows, ${mb(data.mainBytes)} MB (snappy+zstd) on a local Swift s3api; ` +
+        `medians of ${options.runs} runs${options.quick ? ' (--quick)' : ''}; gRPC client window ${window}`,
+    );
   }
   out.push('');
   const json = figures(o, summary);

@@ -72,7 +72,9 @@ async function generate(dir: string, shapes: ScaleShapes): Promise<ScaleData> {
     mkdirSync(dirname(sparkPath), { recursive: true });
     // One thread: row groups of exactly SPARK_ROW_GROUP_ROWS, in order.
     await sql(`SET threads = 1`);
-    await sql(`COPY (${sparkSql(sparkRows)}) TO '${sparkPath}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${SPARK_ROW_GROUP_ROWS})`);
+    await sql(
+      `COPY (${sparkSql(sparkRows)}) TO '${sparkPath}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${SPARK_ROW_GROUP_ROWS})`,
+    );
     await sql(`SET threads = 2`);
     const groups = await sql(
       `SELECT count(DISTINCT row_group_id)::INTEGER AS n, max(c)::BIGINT AS c, max(u)::BIGINT AS u FROM (SELECT row_group_id, sum(total_compressed_size) AS c, sum(total_uncompressed_size) AS u FROM parquet_metadata('${sparkPath}') GROUP BY row_group_id)`,
@@ -90,7 +92,10 @@ async function generate(dir: string, shapes: ScaleShapes): Promise<ScaleData> {
     }
     const template = join(dir, 'template.parquet');
     await sql(`COPY (${smallSql(TINY_ROWS)}) TO '${template}' (FORMAT parquet, COMPRESSION snappy)`);
-    const tiny = shapes.tinyCounts.map((count) => smallFiles(join(dir, `tiny-${count}`), template, count, files)) as [LocalShape, LocalShape];
+    const tiny = shapes.tinyCounts.map((count) => smallFiles(join(dir, `tiny-${count}`), template, count, files)) as [
+      LocalShape,
+      LocalShape,
+    ];
     const oneRows = shapes.tinyCounts[1] * TINY_ROWS;
     const onePath = join(dir, 'one-file', 'rows.parquet');
     mkdirSync(dirname(onePath), { recursive: true });

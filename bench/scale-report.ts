@@ -96,7 +96,14 @@ function fileRows(r: ScaleResults, data: ScaleData): string[][] {
       ok(t.spark_peak_rss_mb ?? null),
     ],
     [`  ${SPARK_COPIES} such files in one table, one sync`, `${s.sparkCopies.toFixed(0)} MB`, peaks(r.sparkCopies), '', '', ''],
-    [`peak RSS, ${fmtInt(small.files)} files of ${TINY_ROWS} rows in ${TINY_DIRS} directories`, `${s.tinySmall.toFixed(0)} MB`, peaks(r.tinySmall), '', '', ''],
+    [
+      `peak RSS, ${fmtInt(small.files)} files of ${TINY_ROWS} rows in ${TINY_DIRS} directories`,
+      `${s.tinySmall.toFixed(0)} MB`,
+      peaks(r.tinySmall),
+      '',
+      '',
+      '',
+    ],
     [
       `peak RSS, ${fmtInt(large.files)} files of ${TINY_ROWS} rows in ${TINY_DIRS} directories`,
       `${s.tinyLarge.toFixed(0)} MB`,

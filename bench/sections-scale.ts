@@ -4,7 +4,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStateBackend } from '../test/support/state-backend.js';
-import { ensureListingTemplate, fillListingBucket, LISTING_BUCKET, LISTING_NEWEST, LISTING_STATE_TABLE, listingCount } from './listing-data.js';
+import {
+  ensureListingTemplate,
+  fillListingBucket,
+  LISTING_BUCKET,
+  LISTING_NEWEST,
+  LISTING_STATE_TABLE,
+  listingCount,
+} from './listing-data.js';
 import { grpcSyncPass, type GrpcPass } from './passes/grpc-sync.js';
 import { passText } from './passes/pass.js';
 import { DEFAULT_ROWS_PER_RECORD } from './plugin.js';
