@@ -27,6 +27,8 @@ export interface Options {
   windowDiag: boolean;
   /** Sources the profiled bundle is built from (default src/). */
   profileSrc?: string;
+  /** The parts of the scale section to run (default both). */
+  scaleParts: Set<'files' | 'listing'>;
 }
 
 export function parseOptions(): Options {
@@ -43,6 +45,7 @@ export function parseOptions(): Options {
       entry: { type: 'string' },
       'no-window-diag': { type: 'boolean', default: false },
       'profile-src': { type: 'string' },
+      'scale-parts': { type: 'string', default: 'files,listing' },
     },
     strict: true,
   });
@@ -58,7 +61,15 @@ export function parseOptions(): Options {
     clientWindow: Number(flags['client-window']),
     windowDiag: !flags['no-window-diag'],
     profileSrc: flags['profile-src'],
+    scaleParts: scaleParts(flags['scale-parts']),
   };
+}
+
+function scaleParts(text: string): Set<'files' | 'listing'> {
+  const parts = text.split(',').map((x) => x.trim());
+  for (const part of parts)
+    if (part !== 'files' && part !== 'listing') throw new Error(`--scale-parts: unknown part "${part}" (files, listing)`);
+  return new Set(parts as ('files' | 'listing')[]);
 }
 
 function positiveInt(text: string | undefined, name: string): number {
@@ -67,10 +78,12 @@ function positiveInt(text: string | undefined, name: string): number {
   return n;
 }
 
-export const SECTIONS = ['throughput', 'noop', 'rss', 'startup', 'profile'] as const;
+export const SECTIONS = ['throughput', 'noop', 'rss', 'startup', 'profile', 'scale', 'formats'] as const;
+/** Sections run only when asked for (--only, or --profile): the longer ones, each with data of its own. */
+const ON_REQUEST: readonly Section[] = ['profile', 'scale', 'formats'];
 export type Section = (typeof SECTIONS)[number];
 
-/** --only's sections (default: all but profile), plus profile with --profile. */
+/** --only's sections (default: all but those ON_REQUEST), plus profile with --profile. */
 export function selectedSections(options: Options): Set<Section> {
   const only = options.only
     ?.split(',')
@@ -78,7 +91,7 @@ export function selectedSections(options: Options): Set<Section> {
     .filter(Boolean);
   for (const name of only ?? [])
     if (!SECTIONS.includes(name as Section)) throw new Error(`--only: unknown section "${name}" (one of ${SECTIONS.join(', ')})`);
-  const chosen = new Set<Section>((only ?? SECTIONS.filter((x) => x !== 'profile')) as Section[]);
+  const chosen = new Set<Section>((only ?? SECTIONS.filter((x) => !ON_REQUEST.includes(x))) as Section[]);
   if (options.profile) chosen.add('profile');
   return chosen;
 }

@@ -37,7 +37,7 @@ export interface DataSet {
   main: GeneratedFile[];
   mainRows: number;
   mainBytes: number;
-  /** The big file and the one a quarter of its size: the peak RSS measurements. */
+  /** The big file and the one a quarter of its size: the peak RSS measurements (absent when not generated). */
   big: GeneratedFile;
   mid: GeneratedFile;
 }
@@ -166,7 +166,7 @@ export async function uploadNeeded(s3: S3TestServer, data: DataSet, needs: { mai
   }
 }
 
-async function upload(s3: S3TestServer, files: { bucket: string; key: string; path: string; bytes: number }[]): Promise<void> {
+export async function upload(s3: S3TestServer, files: { bucket: string; key: string; path: string; bytes: number }[]): Promise<void> {
   for (const bucket of new Set(files.map((f) => f.bucket))) await s3.createBucket(bucket);
   for (const file of files) {
     const started = performance.now();

@@ -4,7 +4,11 @@ import type { Options, Section } from './args.js';
 import { MULTI_COPIES, type DataSet } from './data.js';
 import { rowsPerSecond, type Pass } from './passes/pass.js';
 import type { ProfileReport } from './passes/profile.js';
+import { formatFigures, formatTargets } from './formats-report.js';
+import { scaleFigures, scaleTargets } from './scale-report.js';
 import type { Results } from './sections.js';
+import type { FormatResults } from './sections-formats.js';
+import type { ScaleResults } from './sections-scale.js';
 import { median, round } from './util.js';
 
 export const TARGETS = {
@@ -24,6 +28,8 @@ export interface Outcome {
   distBytes: number;
   results: Results;
   profile?: ProfileReport;
+  scale?: ScaleResults;
+  formats?: FormatResults;
 }
 
 /** The medians the table and the JSON line share. */
@@ -92,11 +98,17 @@ export function figures(o: Outcome, s: Summary) {
     data_bytes: o.data.mainBytes,
     ...throughputFigures(o, s),
     ...noopFigures(o.results, s),
-    ...rssFigures(o, s),
+    ...(o.data.big ? rssFigures(o, s) : {}),
     startup_ms: round(s.startupMs, 1),
     startup_runs_ms: o.results.startup.map((ms) => round(ms, 1)),
     dist_bytes: o.distBytes,
-    targets_met: targetsMet(s, o.distBytes),
+    ...(o.scale ? scaleFigures(o.scale) : {}),
+    ...(o.formats ? formatFigures(o.formats) : {}),
+    targets_met: {
+      ...targetsMet(s, o.distBytes),
+      ...(o.scale ? scaleTargets(o.scale) : {}),
+      ...(o.formats ? formatTargets(o.formats) : {}),
+    },
     ...(o.profile ? { profile: profileFigures(o.profile) } : {}),
   };
 }

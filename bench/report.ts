@@ -3,9 +3,11 @@
 import { GRPC_JS_DEFAULT_WINDOW } from './cli-client.js';
 import { MULTI_COPIES } from './data.js';
 import { cpuPerMrow, figures, summarize, type Outcome, type Summary } from './figures.js';
+import { formatRows } from './formats-report.js';
 import { rowsPerSecond, type Pass } from './passes/pass.js';
 import type { ProfileReport } from './passes/profile.js';
 import { DEFAULT_ROWS_PER_RECORD } from './plugin.js';
+import { scaleRows } from './scale-report.js';
 import { fmtInt, mb, median, round } from './util.js';
 
 type Figures = ReturnType<typeof figures>;
@@ -19,10 +21,16 @@ export function report(o: Outcome): string {
     options.clientWindow > GRPC_JS_DEFAULT_WINDOW
       ? `${mb(options.clientWindow)} MiB (as grpc-go's BDP grows it)`
       : '64 KiB (grpc-js default)';
-  out.push(
-    `cq-source-s3 benchmark: ${data.main.length} files, ${fmtInt(data.mainRows)} rows, ${mb(data.mainBytes)} MB (snappy+zstd) on a local Swift s3api; ` +
-      `medians of ${options.runs} runs${options.quick ? ' (--quick)' : ''}; gRPC client window ${window}`,
-  );
+  if (data.main.length === 0) {
+    out.push(
+      `cq-source-s3 benchmark: sections ${[...o.sections].join(', ')}; medians of ${options.runs} runs${options.quick ? ' (--quick)' : ''}`,
+    );
+  } else {
+    out.push(
+      `cq-source-s3 benchmark: ${data.main.length} files, ${fmtInt(data.mainRows)} rows, ${mb(data.mainBytes)} MB (snappy+zstd) on a local Swift s3api; ` +
+        `medians of ${options.runs} runs${options.quick ? ' (--quick)' : ''}; gRPC client window ${window}`,
+    );
+  }
   out.push('');
   const json = figures(o, summary);
   out.push(table(measurementRows(o, summary, json)));
@@ -51,6 +59,8 @@ function measurementRows(o: Outcome, s: Summary, json: Figures): string[][] {
       ok(targets.startup_ms),
     ]);
   }
+  if (o.scale) rows.push(...scaleRows(o.scale));
+  if (o.formats) rows.push(...formatRows(o.formats));
   rows.push(['dist/ size', `${mb(o.distBytes)} MB`, `${fmtInt(o.distBytes)} B`, '', '<= 8 MB', ok(targets.dist_bytes)]);
   return rows;
 }

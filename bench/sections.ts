@@ -10,6 +10,8 @@ import { pipelinePass } from './passes/pipeline.js';
 import { profilePass, type ProfileReport } from './passes/profile.js';
 import { coldStart } from './passes/startup.js';
 import { DEFAULT_ROWS_PER_RECORD } from './plugin.js';
+import type { FormatResults } from './sections-formats.js';
+import type { ScaleResults } from './sections-scale.js';
 import { mb, progress } from './util.js';
 
 /** Every pass of every run, by measurement; empty where a section was not run. */
@@ -37,6 +39,9 @@ export interface Run {
   /** Started by the noop section; stopped with the S3 server at the end. */
   backend?: StateBackendServer;
   profile?: ProfileReport;
+  /** The scale and formats sections (sections-scale.ts, sections-formats.ts). */
+  scale?: ScaleResults;
+  formats?: FormatResults;
 }
 
 export function emptyResults(): Results {

@@ -15,6 +15,8 @@ export interface GrpcSyncOptions {
   expectRows?: number;
   /** Client receive window; env.clientWindow when omitted. */
   window?: number;
+  /** Spec fields over pluginSpec's (e.g. filetype); with `local_path`, the bucket and S3 fields are left out. */
+  spec?: Record<string, unknown>;
 }
 
 export interface GrpcPass extends Pass {
@@ -34,7 +36,7 @@ export async function grpcSyncPass(env: Env, options: GrpcSyncOptions): Promise<
     const started = performance.now();
     const versions = await plugin.client.getVersions();
     if (!versions.includes(3)) throw new Error(`plugin reports protocol versions ${versions.join(', ')}`);
-    await plugin.client.init(pluginSpec(env, options.bucket, options.rowsPerRecord));
+    await plugin.client.init(syncSpec(env, options));
     baselineMb = rssMb(plugin.pid);
     const result = await countingSync(raw, options.backend);
     const ms = performance.now() - started;
@@ -58,6 +60,11 @@ export async function grpcSyncPass(env: Env, options: GrpcSyncOptions): Promise<
     await plugin.stop();
   }
   return { ...pass, ...requestsLogged(plugin) };
+}
+
+function syncSpec(env: Env, options: GrpcSyncOptions): Record<string, unknown> {
+  if (options.spec?.local_path !== undefined) return { rows_per_record: options.rowsPerRecord, ...options.spec };
+  return { ...pluginSpec(env, options.bucket, options.rowsPerRecord), ...options.spec };
 }
 
 function checkResult(result: CountedSync, expectRows: number | undefined): void {
