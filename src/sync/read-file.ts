@@ -41,7 +41,9 @@ export async function readFile(job: FileJob, ctx: SyncContext, sink: SyncSink, r
   const { run, object } = job;
   const sent = { rows: 0 };
   try {
-    const file = await catalog.formatFor(run.name).open(counted(catalog.source(object), run, ctx), { signal, budget: catalog.budget });
+    // A table with a declared schema reads text formats as written (catalog.formatFor); the others use the one format.
+    const format = run.plan.declared ? catalog.formatFor(run.name) : catalog.format;
+    const file = await format.open(counted(catalog.source(object), run, ctx), { signal, budget: catalog.budget });
     try {
       await sendRows(file, job, { ctx, sink, report, signal }, sent);
     } finally {
