@@ -160,8 +160,10 @@ describe('batch sizing', () => {
     assert.equal(groupBatchSize({ rows: 1_000, bytes: 1_024_000 }, 65_500, 500), 2_000);
     // Narrow rows: the row cap wins.
     assert.equal(groupBatchSize({ rows: 1_000_000, bytes: 8_000_000 }, 65_500, 500), 65_500);
-    // Rows wider than 2 MiB: one record's worth at a time.
-    assert.equal(groupBatchSize({ rows: 10, bytes: 100_000_000 }, 65_500, 500), 500);
+    // Rows of 100 KB: one record's worth (500 rows, 50 MB) at a time.
+    assert.equal(groupBatchSize({ rows: 10, bytes: 1_000_000 }, 65_500, 500), 500);
+    // Rows of 10 MB, whose record's worth would be 5 GB decoded: one row at a time (the encoder cuts records by bytes).
+    assert.equal(groupBatchSize({ rows: 10, bytes: 100_000_000 }, 65_500, 500), 1);
     // A footer without sizes: the row cap.
     assert.equal(groupBatchSize({ rows: 0, bytes: 0 }, 65_500, 500), 65_500);
   });

@@ -4,8 +4,9 @@
 // module arrives compiled from the main thread (workerData), so a new worker only instantiates it.
 import { workerData } from 'node:worker_threads';
 import * as wasm from 'parquet-wasm/esm';
+import { freeBuffers } from '../../workers/free-buffers.js';
 import { serveJobs, type JobContext } from '../../workers/runtime.js';
-import { FileCache, HeldBytes, type Fetch } from './held-bytes.js';
+import { FileCache, HeldBytes, type Fetch, type HeldSegment } from './held-bytes.js';
 import type { DecodeRequest, FileRef, MainReply, OpenResult, WorkerNote } from './protocol.js';
 
 /** Files whose parsed footers a worker keeps; the footer travels with every job, so a miss only costs a parse. */
@@ -59,41 +60,113 @@ async function openFile(ref: FileRef, fetch: Fetch): Promise<OpenFile> {
   }
 }
 
-/** Decodes one row group into batches sent as IPC streams, never more than the window ahead of the consumer. */
+/**
+ * Decodes one row group into batches sent as IPC streams, never more than the window ahead of the
+ * consumer, one span of rows at a time and, when the main thread names the columns, one column at a
+ * time. parquet-wasm collects all the batches of a stream before it yields the first, and copies in
+ * the compressed column chunks the stream reads: a stream of a whole 85 MB row group (166 MB
+ * uncompressed) grew the decoder to 483 MB, a stream per span of 32 MB to 289 MB. A stream per column
+ * and span holds one column chunk and one span of one column; the columns of a span are joined on
+ * the main thread. The bytes are copied in again for each span (see groupShape in index.ts).
+ */
 async function decode(request: Extract<DecodeRequest, { kind: 'decode' }>, file: OpenFile, inbox: Inbox, ctx: JobContext): Promise<void> {
-  const group = { start: request.group.start, bytes: new Uint8Array(request.group.bytes) };
+  const group: HeldSegment = { start: request.group.start, bytes: new Uint8Array(request.group.bytes) };
+  const { rows, columns } = request;
+  const span = request.spanRows > 0 ? Math.min(request.spanRows, rows) : rows;
+  const spans = rows > 0 && span > 0 ? Math.ceil(rows / span) : 1;
+  // Read more than once (several spans, a stream per column): only copies go to the decoder.
+  group.keep = spans > 1 || columns !== undefined;
   file.bytes.add(group);
-  // The decoder reads the whole row group into its own memory before it yields the first batch; from
-  // then on the bytes are handed back. V8 frees a buffer when the isolate holding it collects garbage,
-  // which a worker allocating little JavaScript seldom does: tens of MB would linger here until the job
-  // ends or longer, while the main thread collects often. Should the decoder ask for them again, the
-  // main thread reads them (HeldBytes.fetch).
+  // Once the decoder has copied in the last of the bytes it needs (the last stream has yielded), they
+  // are freed, with every copy handed to it (HeldBytes.freeHanded). Should the decoder ask for them
+  // again, the main thread reads them (HeldBytes.fetch).
   let spent = false;
   const handBack = () => {
     if (spent) return;
     spent = true;
     file.bytes.remove(group);
-    const { bytes } = request.group;
-    if (bytes.byteLength > 0) ctx.send({ type: 'spent', bytes } satisfies WorkerNote, [bytes]);
+    freeBuffers([request.group.bytes]);
   };
   try {
-    const options = { batchSize: request.batchSize, rowGroups: [request.index], concurrency: 1 };
-    const reader = (await file.parquet.stream(options)).getReader() as ReadableStreamDefaultReader<wasm.RecordBatch>;
-    try {
-      for (;;) {
-        await inbox.credit();
-        const next = await reader.read();
-        handBack();
-        if (next.done) return;
-        const ipc = next.value.intoIPCStream();
-        ctx.send({ type: 'batch', ipc } satisfies WorkerNote, [ipc.buffer as ArrayBuffer]);
-      }
-    } finally {
-      await reader.cancel().catch(() => {});
-      reader.releaseLock();
+    const base = { batchSize: request.batchSize, rowGroups: [request.index], concurrency: 1 };
+    for (let s = 0; s < spans; s++) {
+      const last = s === spans - 1;
+      const options = spans > 1 ? { ...base, offset: s * span, limit: Math.min(span, rows - s * span) } : base;
+      if (!columns) group.keep &&= !last;
+      const read = last ? handBack : () => {};
+      if (columns) await sendColumns(file, { options, columns, read }, inbox, ctx);
+      else await sendSpan(file, options, inbox, ctx, read);
     }
   } finally {
     handBack();
+  }
+}
+
+/** Streams one span of rows and sends its batches; `read` is called once the decoder has its bytes. */
+async function sendSpan(file: OpenFile, options: wasm.ReaderOptions, inbox: Inbox, ctx: JobContext, read: () => void): Promise<void> {
+  const reader = (await file.parquet.stream(options)).getReader() as ReadableStreamDefaultReader<wasm.RecordBatch>;
+  try {
+    for (;;) {
+      await inbox.credit();
+      const next = await reader.read();
+      read();
+      file.bytes.freeHanded();
+      if (next.done) return inbox.refund();
+      const ipc = next.value.intoIPCStream();
+      ctx.send({ type: 'batch', ipc } satisfies WorkerNote, [ipc.buffer as ArrayBuffer]);
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+    reader.releaseLock();
+    file.bytes.freeHanded();
+  }
+}
+
+interface ColumnSpan {
+  options: wasm.ReaderOptions;
+  columns: string[];
+  /** Called once the decoder has read the bytes of the last column. */
+  read: () => void;
+}
+
+/** Decodes one span column by column, then sends its batches, each as one IPC stream per column. */
+async function sendColumns(file: OpenFile, { options, columns, read }: ColumnSpan, inbox: Inbox, ctx: JobContext): Promise<void> {
+  const parts: Uint8Array[][] = [];
+  for (let c = 0; c < columns.length; c++) {
+    const last = c === columns.length - 1;
+    parts.push(await collect(file, { ...options, columns: [columns[c]!] }, ctx, last ? read : () => {}));
+  }
+  const count = parts[0]?.length ?? 0;
+  if (parts.some((part) => part.length !== count)) throw new Error('the columns of a row group decoded into different numbers of batches');
+  for (let k = 0; k < count; k++) {
+    await inbox.credit();
+    const ipc = parts.map((part) => part[k]!);
+    parts.forEach((part) => (part[k] = EMPTY));
+    ctx.send(
+      { type: 'columns', ipc } satisfies WorkerNote,
+      ipc.map((i) => i.buffer as ArrayBuffer),
+    );
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** One stream's batches as IPC streams. */
+async function collect(file: OpenFile, options: wasm.ReaderOptions, ctx: JobContext, read: () => void): Promise<Uint8Array[]> {
+  const reader = (await file.parquet.stream(options)).getReader() as ReadableStreamDefaultReader<wasm.RecordBatch>;
+  const out: Uint8Array[] = [];
+  try {
+    for (;;) {
+      ctx.signal.throwIfAborted();
+      const next = await reader.read();
+      read();
+      file.bytes.freeHanded();
+      if (next.done) return out;
+      out.push(next.value.intoIPCStream());
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+    reader.releaseLock();
   }
 }
 
@@ -130,6 +203,11 @@ class Inbox {
     }
     this.ctx.signal.throwIfAborted();
     this.credits--;
+  }
+
+  /** Gives back a credit taken for a batch that did not come (a stream's end). */
+  refund(): void {
+    this.credits++;
   }
 
   private receive(reply: MainReply): void {

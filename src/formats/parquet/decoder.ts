@@ -15,6 +15,7 @@ import { errorMessage, FormatError } from '../../errors.js';
 import type { ByteSource } from '../../store/types.js';
 import { WorkerCrashError, WorkerJobError, WorkerPool, type Job } from '../../workers/pool.js';
 import type { Segment } from './footer.js';
+import { joinColumns } from './join-columns.js';
 import type { DecodeRequest, FileRef, MainReply, OpenResult, WorkerNote } from './protocol.js';
 
 /**
@@ -78,8 +79,20 @@ function workerEntry(): URL {
 export interface DecoderFile {
   schema: Schema;
   numRows: number;
-  /** Decoded batches of one row group, of at most `batchSize` rows, from its bytes `group` (which are moved to the decoder). */
-  rowGroup(index: number, group: Segment, batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch>;
+  /**
+   * Decoded batches of one row group, of at most `batchSize` rows, from its bytes `group` (which are
+   * moved to the decoder), decoded `spanRows` rows at a time (all at once when left out).
+   */
+  rowGroup(index: number, group: Segment, shape: GroupShape, signal?: AbortSignal): AsyncGenerator<RecordBatch>;
+}
+
+export interface GroupShape {
+  batchSize: number;
+  /** The row group's rows and the rows of a span; without them the row group is one span. */
+  rows?: number;
+  spanRows?: number;
+  /** Decoded one column at a time (see columnwiseNames); whole rows when left out. */
+  columns?: string[];
 }
 
 /**
@@ -95,9 +108,11 @@ export async function openDecoder(
 ): Promise<DecoderFile> {
   const decoders = await decoderPool();
   const file: FileRef = { id: ++lastFileId, size: source.size, footer: { start: footer.start, bytes: footer.bytes.slice().buffer } };
-  const rowGroup: DecoderFile['rowGroup'] = (index, group, batchSize, groupSignal) =>
-    decodeGroup(decoders, source, file, { index, group, batchSize }, groupSignal);
-  if (known) return { ...known, rowGroup };
+  const rowGroupOf =
+    (schema: Schema): DecoderFile['rowGroup'] =>
+    (index, group, shape, groupSignal) =>
+      decodeGroup(decoders, { source, file, schema }, { index, group, ...shape }, groupSignal);
+  if (known) return { ...known, rowGroup: rowGroupOf(known.schema) };
   let opened: OpenResult;
   let schema: Schema;
   try {
@@ -106,7 +121,7 @@ export async function openDecoder(
   } catch (err) {
     throw decoderFailure('not a readable Parquet file', err);
   }
-  return { schema, numRows: opened.numRows, rowGroup };
+  return { schema, numRows: opened.numRows, rowGroup: rowGroupOf(schema) };
 }
 
 /** The decoder's failures as FormatErrors (the bytes are to blame); the store's and aborts pass through. */
@@ -132,14 +147,23 @@ async function runJob(decoders: WorkerPool, source: ByteSource, request: DecodeR
 
 async function* decodeGroup(
   decoders: WorkerPool,
-  source: ByteSource,
-  file: FileRef,
-  { index, group, batchSize }: { index: number; group: Segment; batchSize: number },
+  { source, file, schema }: { source: ByteSource; file: FileRef; schema: Schema },
+  { index, group, rows, batchSize, spanRows, columns }: GroupShape & { index: number; group: Segment },
   signal?: AbortSignal,
 ): AsyncGenerator<RecordBatch> {
   const context = `row group ${index} cannot be decoded`;
   const bytes = ownBuffer(group.bytes);
-  const request: DecodeRequest = { kind: 'decode', file, index, batchSize, window: BATCH_WINDOW, group: { start: group.start, bytes } };
+  const request: DecodeRequest = {
+    kind: 'decode',
+    file,
+    index,
+    rows: rows ?? 0,
+    batchSize,
+    spanRows: spanRows ?? rows ?? 0,
+    columns,
+    window: BATCH_WINDOW,
+    group: { start: group.start, bytes },
+  };
   const job = await decoders.start(request, [bytes], signal).catch((err: unknown) => Promise.reject(decoderFailure(context, err)));
   try {
     const notes = serveReads(job, source, signal);
@@ -147,7 +171,9 @@ async function* decodeGroup(
       const next = await notes.next().catch((err: unknown) => Promise.reject(decoderFailure(context, err)));
       if (next.done) return;
       job.send({ type: 'credit' } satisfies MainReply);
-      for (const batch of RecordBatchReader.from(next.value.ipc)) yield batch;
+      const note = next.value;
+      if (note.type === 'columns') yield joinColumns(schema, note.ipc);
+      else for (const batch of RecordBatchReader.from(note.ipc)) yield batch;
     }
   } finally {
     job.close();
@@ -155,13 +181,16 @@ async function* decodeGroup(
 }
 
 /** The job's batches, with the decoder's reads of bytes it was not handed served along the way. */
-async function* serveReads(job: Job, source: ByteSource, signal?: AbortSignal): AsyncGenerator<WorkerNote & { type: 'batch' }, unknown> {
+async function* serveReads(
+  job: Job,
+  source: ByteSource,
+  signal?: AbortSignal,
+): AsyncGenerator<WorkerNote & { type: 'batch' | 'columns' }, unknown> {
   for (;;) {
     const next = await job.next();
     if (next.done) return next.value;
     const note = next.value as WorkerNote;
-    if (note.type === 'spent') continue;
-    if (note.type === 'batch') {
+    if (note.type === 'batch' || note.type === 'columns') {
       yield note;
       continue;
     }

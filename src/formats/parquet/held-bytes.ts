@@ -1,11 +1,14 @@
 // In a decode worker: the bytes of one file the worker was handed (its footer, the row group being
 // decoded), served to parquet-wasm as if they were the whole file. A read outside them is asked of the
 // main thread, which alone touches the store.
+import { freeBuffers } from '../../workers/free-buffers.js';
 
 /** Bytes of the file starting at `start`. */
 export interface HeldSegment {
   start: number;
   bytes: Uint8Array;
+  /** Read again later: never handed over whole, only copied. */
+  keep?: boolean;
 }
 
 export type Fetch = (start: number, end: number) => Promise<ArrayBuffer>;
@@ -14,6 +17,8 @@ const noJob: Fetch = () => Promise.reject(new Error('no job is running to read t
 
 export class HeldBytes {
   private readonly list: HeldSegment[] = [];
+  /** Buffers handed to the decoder, which copies them into its own memory: freed once it has. */
+  private handed: ArrayBuffer[] = [];
   /** Reads what is not held, through the job running now. */
   fetch: Fetch = noJob;
 
@@ -30,6 +35,18 @@ export class HeldBytes {
 
   endJob(): void {
     this.fetch = noJob;
+    this.freeHanded();
+  }
+
+  /** Frees the buffers handed to the decoder: call only once it has copied them (a stream has yielded or ended). */
+  freeHanded(): void {
+    freeBuffers(this.handed);
+    this.handed = [];
+  }
+
+  private hand(buffer: ArrayBuffer): ArrayBuffer {
+    this.handed.push(buffer);
+    return buffer;
   }
 
   /** What parquet-wasm needs of a Blob: a size and slices that produce their bytes. */
@@ -45,17 +62,17 @@ export class HeldBytes {
     for (const s of this.list) {
       if (start >= s.start && end <= s.start + s.bytes.byteLength) {
         const whole = start === s.start && end === s.start + s.bytes.byteLength;
-        if (whole && s.bytes.byteOffset === 0 && s.bytes.buffer.byteLength === s.bytes.byteLength) {
+        if (whole && !s.keep && s.bytes.byteOffset === 0 && s.bytes.buffer.byteLength === s.bytes.byteLength) {
           // The decoder asks for a whole row group once and copies it into its own memory: hand the
           // buffer over instead of a copy, and let it go.
           this.remove(s);
-          return Promise.resolve(s.bytes.buffer as ArrayBuffer);
+          return Promise.resolve(this.hand(s.bytes.buffer as ArrayBuffer));
         }
         const part = s.bytes.subarray(start - s.start, end - s.start);
-        return Promise.resolve(part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength) as ArrayBuffer);
+        return Promise.resolve(this.hand(part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength) as ArrayBuffer));
       }
     }
-    return this.fetch(start, end);
+    return this.fetch(start, end).then((bytes) => this.hand(bytes));
   }
 }
 

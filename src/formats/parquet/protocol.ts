@@ -15,9 +15,22 @@ export type DecodeRequest =
   | { kind: 'open'; file: FileRef }
   /**
    * Row group `index` of the file, whose column chunks are `group` (fetched whole by the main thread),
-   * as `batch` notes of at most `batchSize` rows; at most `window` of them unacknowledged at once.
+   * as `batch` notes of at most `batchSize` rows; at most `window` of them unacknowledged at once. The
+   * decoder decodes `spanRows` rows at a time (a multiple of `batchSize`), each span from the same bytes.
    */
-  | { kind: 'decode'; file: FileRef; index: number; batchSize: number; window: number; group: { start: number; bytes: ArrayBuffer } };
+  | {
+      kind: 'decode';
+      file: FileRef;
+      index: number;
+      /** The row group's rows (0: unknown, and the whole row group is one span). */
+      rows: number;
+      batchSize: number;
+      spanRows: number;
+      /** Top-level columns to decode one at a time, their batches sent as `columns` notes; else whole rows. */
+      columns?: string[];
+      window: number;
+      group: { start: number; bytes: ArrayBuffer };
+    };
 
 export interface OpenResult {
   /** The Arrow schema as a schema-only IPC stream. */
@@ -29,10 +42,10 @@ export interface OpenResult {
 export type WorkerNote =
   /** One decoded batch, an Arrow IPC stream. */
   | { type: 'batch'; ipc: Uint8Array }
+  /** One decoded batch as one IPC stream per column, in the order of the request's columns. */
+  | { type: 'columns'; ipc: Uint8Array[] }
   /** The decoder wants bytes it was not handed (outside the footer and row group): the main thread reads them. */
-  | { type: 'read'; id: number; start: number; end: number }
-  /** The row group's bytes, copied into the decoder's memory, handed back for the main thread to free. */
-  | { type: 'spent'; bytes: ArrayBuffer };
+  | { type: 'read'; id: number; start: number; end: number };
 
 /** The main thread to the worker, during a job. */
 export type MainReply =
