@@ -107,7 +107,7 @@ export async function openDecoder(
   known?: { schema: Schema; numRows: number },
 ): Promise<DecoderFile> {
   const decoders = await decoderPool();
-  const file: FileRef = { id: ++lastFileId, size: source.size, footer: { start: footer.start, bytes: footer.bytes.slice().buffer } };
+  const file: FileRef = { id: ++lastFileId, size: source.size, footer: { start: footer.start, bytes: copyOf(footer.bytes) } };
   const rowGroupOf =
     (schema: Schema): DecoderFile['rowGroup'] =>
     (index, group, shape, groupSignal) =>
@@ -199,7 +199,7 @@ async function* serveReads(
       throw new FormatError(`the decoder asked for bytes ${start}-${end} of a ${source.size}-byte file`);
     }
     // Copied, never moved: a read inside the file's tail is a view of the tail cache's buffer.
-    const bytes = (await source.read(start, end, signal)).slice().buffer;
+    const bytes = copyOf(await source.read(start, end, signal));
     job.send({ type: 'bytes', id, bytes } satisfies MainReply, [bytes]);
   }
 }
@@ -212,5 +212,13 @@ async function* serveReads(
 function ownBuffer(bytes: Uint8Array): ArrayBuffer {
   const { buffer } = bytes;
   if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) return buffer;
-  return bytes.slice().buffer;
+  return copyOf(bytes);
+}
+
+/**
+ * The bytes copied into an ArrayBuffer of their own. Not `bytes.slice().buffer`: on a Node Buffer,
+ * slice() is a view of the same memory (often Node's shared pool), whose .buffer is far more than these bytes.
+ */
+function copyOf(bytes: Uint8Array): ArrayBuffer {
+  return new Uint8Array(bytes).buffer;
 }
