@@ -8,7 +8,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { closeFixtures, parquetFromSql } from './support/fixtures.js';
 import { startPlugin, type PluginProcess, type SyncResult } from './support/plugin-client.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
-import { plain } from './support/text-fixtures.js';
+import { errorsOf, rowsOf } from './support/text-fixtures.js';
 
 const BUCKET = 'cq-declared-test';
 let s3: S3TestServer;
@@ -52,21 +52,6 @@ async function sync(extra: Record<string, unknown> = {}, tables = ['*']): Promis
   return plugin.client.sync({ tables });
 }
 
-/** A table's rows as exact plain values, _cq_ columns left out. */
-function rowsOf(result: SyncResult, table: string): Record<string, unknown>[] {
-  const rows: Record<string, unknown>[] = [];
-  for (const { table: name, batch } of result.batches) {
-    if (name !== table) continue;
-    for (let i = 0; i < batch.numRows; i++) {
-      const row: Record<string, unknown> = {};
-      for (const field of batch.schema.fields) if (!field.name.startsWith('_cq_')) row[field.name] = plain(batch.getChild(field.name)!, i);
-      rows.push(row);
-    }
-  }
-  return rows;
-}
-
-const errorsOf = (result: SyncResult, table: string) => result.errors.filter((e) => e.table === table).map((e) => e.error);
 const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`) / 86_400_000;
 
 before(async () => {

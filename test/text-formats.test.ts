@@ -9,7 +9,16 @@ import { startPlugin, type PluginProcess, type SyncResult } from './support/plug
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
 import { s3Spec } from './support/s3-spec.js';
 import { startStateBackend, type StateBackendServer } from './support/state-backend.js';
-import { compress, plain, suffix, textFromSql, typesOf, type TextCompression, type TextFormat } from './support/text-fixtures.js';
+import {
+  compress,
+  errorsOf,
+  rowsOf,
+  suffix,
+  textFromSql,
+  typesOf,
+  type TextCompression,
+  type TextFormat,
+} from './support/text-fixtures.js';
 
 const BUCKET = 'cq-text-test';
 const ROWS = 3000;
@@ -39,22 +48,6 @@ async function sync(extra: Record<string, unknown>, tables = ['*'], options: Par
   await plugin.client.init(spec(extra));
   return plugin.client.sync({ tables, ...options });
 }
-
-/** A table's rows as exact plain values (see text-fixtures' plain()). */
-function rowsOf(result: SyncResult, table: string): Record<string, unknown>[] {
-  const rows: Record<string, unknown>[] = [];
-  for (const { table: name, batch } of result.batches) {
-    if (name !== table) continue;
-    for (let i = 0; i < batch.numRows; i++) {
-      const row: Record<string, unknown> = {};
-      for (const field of batch.schema.fields) if (!field.name.startsWith('_cq_')) row[field.name] = plain(batch.getChild(field.name)!, i);
-      rows.push(row);
-    }
-  }
-  return rows;
-}
-
-const errorsOf = (result: SyncResult, table: string) => result.errors.filter((e) => e.table === table).map((e) => e.error);
 
 before(async () => {
   s3 = await startS3Server();

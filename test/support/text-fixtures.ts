@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { DataType, type Schema, type Vector } from 'apache-arrow';
 import { detectFile } from '../../src/formats/detect.js';
 import { formatsFor } from '../../src/formats/index.js';
+import type { SyncResult } from './plugin-client.js';
 import { parseSpec, type Spec } from '../../src/spec.js';
 import type { ByteSource } from '../../src/store/types.js';
 import { ByteBudget } from '../../src/util/byte-budget.js';
@@ -146,3 +147,20 @@ export function typesOf(schema: Schema): Record<string, string> {
     schema.fields.map((f) => [f.name, String(f.type) + (f.metadata.get('ARROW:extension:name') === 'json' ? ' json' : '')]),
   );
 }
+
+/** A table's rows in a sync's result as exact plain values (see plain()), _cq_ columns left out. */
+export function rowsOf(result: SyncResult, table: string): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  for (const { table: name, batch } of result.batches) {
+    if (name !== table) continue;
+    for (let i = 0; i < batch.numRows; i++) {
+      const row: Record<string, unknown> = {};
+      for (const field of batch.schema.fields) if (!field.name.startsWith('_cq_')) row[field.name] = plain(batch.getChild(field.name)!, i);
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+/** The sync error messages of one table. */
+export const errorsOf = (result: SyncResult, table: string) => result.errors.filter((e) => e.table === table).map((e) => e.error);
