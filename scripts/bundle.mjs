@@ -1,9 +1,9 @@
 // The bundle of the plugin: src/main.ts (or another entry) into an output directory as main.js plus
-// chunks (pure JS), with the worker threads' entries beside it (parquet-worker.js, started by
-// src/formats/parquet/decoder.ts; text-worker.js, by src/formats/text/parse-pool.ts) and
-// parquet-wasm's .wasm. The bundle needs nothing from node_modules at run time, so one build serves
-// every CPU architecture. Byte-for-byte reproducible for the same sources and version (no timestamps,
-// no absolute paths). Used by build.mjs and the benchmark.
+// chunks (pure JS), with the Parquet decode worker's entry (parquet-worker.js, started as a worker
+// thread by src/formats/parquet/decoder.ts) and parquet-wasm's .wasm beside it. The bundle needs
+// nothing from node_modules at run time, so one build serves every CPU architecture. Byte-for-byte
+// reproducible for the same sources and version (no timestamps, no absolute paths). Used by build.mjs
+// and the benchmark.
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,14 +15,10 @@ const require = createRequire(import.meta.url);
 export async function bundle({ entry = 'src/main.ts', outdir, version, minify = true }) {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
-  // The workers' entries sit at the same place in the tree `entry` comes from; a tree from before a
-  // format ran in workers has none.
-  const workers = { 'parquet-worker': 'formats/parquet/decode-worker.ts', 'text-worker': 'formats/text/parse-worker.ts' };
-  const entryPoints = { main: entry };
-  for (const [name, path] of Object.entries(workers)) {
-    const worker = join(dirname(entry), path);
-    if (existsSync(worker)) entryPoints[name] = worker;
-  }
+  // The worker's entry sits at the same place in the tree `entry` comes from; a tree from before the
+  // decoder ran in workers has none.
+  const worker = join(dirname(entry), 'formats/parquet/decode-worker.ts');
+  const entryPoints = { main: entry, ...(existsSync(worker) ? { 'parquet-worker': worker } : {}) };
   await build({
     entryPoints,
     outdir,

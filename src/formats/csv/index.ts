@@ -10,20 +10,14 @@ import type { BatchBuilder } from '../../formats/text/batch.js';
 import type { BoolWords } from '../text/columns.js';
 import { classifyText, ColumnGuesses, inferredField } from '../text/infer.js';
 import { mismatchMessage, type Problems } from '../text/problems.js';
-import type { TextSettings } from '../text/protocol.js';
-import { textFormat, type ByteSink, type Sampler, type TextFormatParts } from '../text/reader.js';
+import { textFormat, type ByteSink, type Sampler } from '../text/reader.js';
 import type { FileFormat } from '../types.js';
 import { columnNames } from './header.js';
 import { CsvInput } from './input.js';
 import { CsvRecords, type CsvSyntax, type RecordSink } from './records.js';
 
 export function createCsvFormat(spec: ResolvedSpec, name: 'csv' | 'tsv'): FileFormat {
-  return textFormat(csvParts({ name, csv: spec.csv, inference: spec.inference }));
-}
-
-/** The CSV or TSV parser parts, made from settings a parse worker receives as they are. */
-export function csvParts(settings: TextSettings): TextFormatParts {
-  const { csv, name } = settings;
+  const csv = spec.csv;
   const syntax: CsvSyntax = {
     delimiter: csv.delimiter ?? (name === 'tsv' ? '\t' : ','),
     quote: csv.quote,
@@ -31,13 +25,13 @@ export function csvParts(settings: TextSettings): TextFormatParts {
     comment: csv.comment,
   };
   const cells = new CellRules(csv);
-  const { sampleRows, inferTypes } = settings.inference;
-  return {
-    settings,
+  const { sampleRows, inferTypes } = spec.inference;
+  return textFormat({
+    name,
     words: cells.words,
     sampler: () => new CsvSampler(csv, syntax, cells, sampleRows, inferTypes),
     reader: (schema, batches, problems) => new CsvReader(csv, syntax, cells, schema, batches, problems),
-  };
+  });
 }
 
 /** How cells read: which are null, which spell booleans. */

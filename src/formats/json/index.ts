@@ -9,8 +9,7 @@ import { FormatError } from '../../errors.js';
 import type { ResolvedSpec } from '../../spec.js';
 import type { BatchBuilder } from '../text/batch.js';
 import type { Problems } from '../text/problems.js';
-import type { TextSettings } from '../text/protocol.js';
-import { textFormat, type ByteSink, type Sampler, type TextFormatParts } from '../text/reader.js';
+import { textFormat, type ByteSink, type Sampler } from '../text/reader.js';
 import type { FileFormat } from '../types.js';
 import { RecordSplitter } from './array.js';
 import { LineSplitter } from './lines.js';
@@ -20,19 +19,13 @@ import { JsonSyntaxError } from './scanner.js';
 type Kind = 'jsonl' | 'json';
 
 export function createJsonFormat(spec: ResolvedSpec, name: Kind): FileFormat {
-  return textFormat(jsonParts({ name, csv: spec.csv, inference: spec.inference }));
-}
-
-/** The JSON Lines or JSON parser parts, made from settings a parse worker receives as they are. */
-export function jsonParts(settings: TextSettings): TextFormatParts {
-  const name = settings.name as Kind;
-  const { sampleRows, inferTypes } = settings.inference;
-  return {
-    settings,
+  const { sampleRows, inferTypes } = spec.inference;
+  return textFormat({
+    name,
     words: { trueValues: new Set(), falseValues: new Set() },
     sampler: () => new JsonSampler(name, sampleRows, inferTypes),
     reader: (schema, batches, problems) => jsonReader(name, schema, batches, problems, sampleRows),
-  };
+  });
 }
 
 /** Objects to a row handler: `object` gets each one's text, `bad` each that is not a JSON object. */

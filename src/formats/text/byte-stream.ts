@@ -25,18 +25,11 @@ export interface StreamOptions {
 }
 
 /** The object's decompressed bytes, chunk by chunk. Stop iterating and no further range is read. */
-export function decompressedBytes(source: ByteSource, options: StreamOptions): AsyncGenerator<Uint8Array> {
-  return inflatedBytes(objectChunks(source, options.budget, options.signal), options.compression);
-}
-
-/**
- * Stored bytes, chunk by chunk, decompressed as `compression` says (or, for 'none', as their first bytes
- * announce). Stop iterating and `raw` is closed.
- */
-export async function* inflatedBytes(raw: AsyncGenerator<Uint8Array>, declared: Compression): AsyncGenerator<Uint8Array> {
+export async function* decompressedBytes(source: ByteSource, options: StreamOptions): AsyncGenerator<Uint8Array> {
+  const raw = objectChunks(source, options.budget, options.signal);
   const first = await raw.next();
   if (first.done) return;
-  const compression = declared === 'none' ? sniffCompression(first.value) : declared;
+  const compression = options.compression === 'none' ? sniffCompression(first.value) : options.compression;
   const chunks = prepend(first.value, raw);
   if (compression === 'none') yield* chunks;
   else if (compression === 'zstd') yield* inflateZstd(chunks);
@@ -51,8 +44,7 @@ export function sniffCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
-/** The object's stored bytes in ranged GETs, each charged to `budget` until the next one is asked for. */
-export async function* objectChunks(source: ByteSource, budget: ByteBudget, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+async function* objectChunks(source: ByteSource, budget: ByteBudget, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const fetch = async (start: number) => {
     const end = Math.min(source.size, start + CHUNK_BYTES);
     const release = await budget.acquire(end - start, signal);

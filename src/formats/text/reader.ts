@@ -1,8 +1,7 @@
 // A text format (CSV, TSV, JSON Lines, JSON) as a FileFormat. open() reads the file's first rows (only
 // as many ranged GETs as they need: the byte stream is closed as soon as the sample is complete) and
-// infers the schema; batches() streams the whole file from its start to a worker thread, which
-// decompresses and parses it and builds Arrow batches of exactly that schema (parse-pool.ts). A format
-// supplies two byte consumers: a sampler and a row reader.
+// infers the schema; batches() streams the whole file from its start and builds Arrow batches of
+// exactly that schema. A format supplies two byte consumers: a sampler and a row reader.
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { FormatError } from '../../errors.js';
 import type { ByteSource } from '../../store/types.js';
@@ -10,9 +9,7 @@ import type { BatchOptions, FileFormat, FileReader, OpenOptions } from '../types
 import { BatchBuilder } from './batch.js';
 import { decompressedBytes } from './byte-stream.js';
 import type { BoolWords } from './columns.js';
-import { parsedInWorker } from './parse-pool.js';
 import { Problems } from './problems.js';
-import type { TextSettings } from './protocol.js';
 
 /** Takes a file's decompressed bytes in order. Throws FormatError when they are not the format. */
 export interface ByteSink {
@@ -38,8 +35,7 @@ export interface Sampler extends ByteSink {
 }
 
 export interface TextFormatParts {
-  /** The format's name and the spec's options for it: what a parse worker builds the same parts from. */
-  settings: TextSettings;
+  name: string;
   /** How CSV cells spell booleans (JSON has its own literals). */
   words: BoolWords;
   sampler(): Sampler;
@@ -49,17 +45,18 @@ export interface TextFormatParts {
 
 export function textFormat(parts: TextFormatParts): FileFormat {
   return {
-    name: parts.settings.name,
+    name: parts.name,
     open: (source, options) => openText(parts, source, options),
   };
 }
 
 async function openText(parts: TextFormatParts, source: ByteSource, options: OpenOptions): Promise<FileReader> {
-  const compression = options.compression ?? 'none';
+  const stream = () =>
+    decompressedBytes(source, { compression: options.compression ?? 'none', budget: options.budget, signal: options.signal });
   const sampler = parts.sampler();
   try {
     // Leaving the loop early closes the stream: no GET past the bytes the sample needed.
-    for await (const chunk of decompressedBytes(source, { compression, budget: options.budget, signal: options.signal })) {
+    for await (const chunk of stream()) {
       sampler.write(chunk);
       if (sampler.full) break;
     }
@@ -71,31 +68,22 @@ async function openText(parts: TextFormatParts, source: ByteSource, options: Ope
   return {
     schema,
     numRows: undefined,
-    // The whole file is parsed in a worker thread, from the stored chunks read here.
-    batches: (batchOptions) =>
-      parsedInWorker(
-        { settings: parts.settings, schema, compression, source, budget: options.budget },
-        { ...batchOptions, signal: batchOptions.signal ?? options.signal },
-      ),
+    batches: (batchOptions) => readBatches(parts, schema, stream, { ...batchOptions, signal: batchOptions.signal ?? options.signal }),
     close: () => {},
   };
 }
 
-/**
- * A file's rows as batches of `schema`, parsed from its decompressed `chunks`. Problems go to
- * options.report as the parse meets them, so each is reported before the batch holding its row.
- */
-export async function* parseBatches(
+async function* readBatches(
   parts: TextFormatParts,
   schema: Schema,
-  chunks: AsyncGenerator<Uint8Array>,
+  stream: () => AsyncGenerator<Uint8Array>,
   options: BatchOptions,
 ): AsyncGenerator<RecordBatch> {
   const problems = new Problems(options.report);
   const batches = new BatchBuilder(schema, options, parts.words);
   const reader = parts.reader(schema, batches, problems);
   try {
-    for await (const chunk of chunks) {
+    for await (const chunk of stream()) {
       options.signal?.throwIfAborted();
       reader.write(chunk);
       yield* batches.take();
