@@ -56,10 +56,7 @@ async function openText(parts: TextFormatParts, source: ByteSource, options: Ope
   const sampler = parts.sampler();
   try {
     // Leaving the loop early closes the stream: no GET past the bytes the sample needed.
-    for await (const chunk of stream()) {
-      sampler.write(chunk);
-      if (sampler.full) break;
-    }
+    for await (const chunk of stream()) if (sampled(sampler, chunk)) break;
     if (!sampler.full) sampler.end();
   } catch (err) {
     if (!(err instanceof ParseStop && sampler.rows > 0)) throw err;
@@ -71,6 +68,17 @@ async function openText(parts: TextFormatParts, source: ByteSource, options: Ope
     batches: (batchOptions) => readBatches(parts, schema, stream, { ...batchOptions, signal: batchOptions.signal ?? options.signal }),
     close: () => {},
   };
+}
+
+/** The sampler is fed slices of a chunk, so that it parses little more than the sample (a chunk is 4 MiB). */
+const SAMPLE_SLICE_BYTES = 64 * 1024;
+
+/** Feeds `chunk` to the sampler until it is full; true once it is. */
+function sampled(sampler: Sampler, chunk: Uint8Array): boolean {
+  for (let at = 0; at < chunk.length && !sampler.full; at += SAMPLE_SLICE_BYTES) {
+    sampler.write(chunk.subarray(at, at + SAMPLE_SLICE_BYTES));
+  }
+  return sampler.full;
 }
 
 async function* readBatches(
