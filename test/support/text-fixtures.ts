@@ -16,7 +16,6 @@ import { parseSpec, type Spec } from '../../src/spec.js';
 import type { ByteSource } from '../../src/store/types.js';
 import { ByteBudget } from '../../src/util/byte-budget.js';
 import { rawValue } from './arrow-values.js';
-import { duck } from './fixtures.js';
 
 const run = promisify(execFile);
 
@@ -32,7 +31,8 @@ export function suffix(format: TextFormat, compression: TextCompression): string
 
 /** A query's rows written by DuckDB in a text format, compressed as asked. */
 export async function textFromSql(selectSql: string, format: TextFormat, compression: TextCompression = 'none'): Promise<Uint8Array> {
-  const conn = await duck();
+  // Imported here so the unit tests that use only the other helpers do not load DuckDB's native module.
+  const conn = await (await import('./fixtures.js')).duck();
   const file = join(tmpdir(), `cq-text-${process.pid}-${randomUUID()}${EXTENSION[format]}`);
   const options =
     format === 'csv'
