@@ -3,6 +3,7 @@
 // records. Backpressure: every send awaits the sink, so a slow client slows the readers instead of
 // filling memory. Per-object problems are reported and skipped; store problems fail the sync. Each
 // table's state is flushed as soon as it is delivered.
+import { setMaxListeners } from 'node:events';
 import type { SkippedObject } from '../catalog.js';
 import type { Logger } from '../log.js';
 import type { ObjectInfo, StoreStats } from '../store/types.js';
@@ -19,6 +20,7 @@ export const PROGRESS_INTERVAL_MS = 10_000;
 export async function runSync(ctx: SyncContext, request: SyncRequest, sink: SyncSink, signal: AbortSignal): Promise<SyncSummary> {
   const started = Date.now();
   const { catalog } = ctx;
+  expectListeners(signal);
   const before = { ...catalog.store.stats };
   const objects = await catalog.listAll(signal);
   const selection = catalog.select(objects, request);
@@ -63,9 +65,19 @@ async function reportSkipped(skipped: SkippedObject[], objects: ObjectInfo[], ru
   }
 }
 
+/**
+ * Every file waiting for a decoder listens for the sync's end, up to `concurrency` at once, each
+ * listener removed as its file goes on: more than Node's default of 10 is expected, not a leak (and
+ * the warning would reach the user's log).
+ */
+function expectListeners(signal: AbortSignal): void {
+  setMaxListeners(0, signal);
+}
+
 /** Reads every file, at most `concurrency` at once; a store-level failure stops every other reader. */
 async function readAll(jobs: FileJob[], runs: TableRun[], ctx: SyncContext, sink: SyncSink, report: Report, signal: AbortSignal) {
   const stop = new AbortController();
+  expectListeners(stop.signal);
   const forward = () => stop.abort(signal.reason);
   signal.addEventListener('abort', forward, { once: true });
   const progress = setInterval(() => logProgress(runs, ctx.logger), PROGRESS_INTERVAL_MS);

@@ -2,6 +2,9 @@
 // that keeps what it is sent, and the state the core keeps between syncs. Also the pure pieces of the
 // sync: planning, bounded parallelism and batch sizing.
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tableFromIPC, type Schema } from 'apache-arrow';
 import { groupBatchSize } from '../../src/formats/parquet/index.js';
@@ -73,6 +76,28 @@ describe('source core', () => {
     const out = collectingSink();
     await source.sync({ ...REQUEST, skipTables: ['sales_*'] }, undefined, out.sink, new AbortController().signal);
     assert.deepEqual([...out.rows.keys()].sort(), ['customers', 'events_2024_01_14']);
+  });
+
+  it('syncs 40 files at once without a listener warning (each waiting file listens for the end)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cq-many-'));
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const file = await readFile('examples/sample-data/customers.parquet');
+      await Promise.all(Array.from({ length: 40 }, (_, i) => writeFile(join(dir, `part-${i}.parquet`), file)));
+      const source = new Source(silentLogger);
+      await source.init({ local_path: dir, rows_per_record: 100 });
+      const out = collectingSink();
+      const summary = await source.sync(REQUEST, undefined, out.sink, new AbortController().signal);
+      assert.equal(summary.rows, 40 * 50);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      assert.deepEqual(warnings, []);
+      source.close();
+    } finally {
+      process.off('warning', onWarning);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers TestConnection for a readable directory and a bad spec', async () => {
