@@ -67,16 +67,18 @@ async function openFile(ref: FileRef, fetch: Fetch): Promise<OpenFile> {
  * the compressed column chunks the stream reads: a stream of a whole 85 MB row group (166 MB
  * uncompressed) grew the decoder to 483 MB, a stream per span of 32 MB to 289 MB. A stream per column
  * and span holds one column chunk and one span of one column; the columns of a span are joined on
- * the main thread. The bytes are copied in again for each span (see groupShape in index.ts).
+ * the main thread. The decoder copies the chunks in again for each span (see groupShape in index.ts);
+ * a group sent as one buffer per column chunk is lent to it as it is, and each chunk is freed once
+ * the last span has read it.
  */
 async function decode(request: Extract<DecodeRequest, { kind: 'decode' }>, file: OpenFile, inbox: Inbox, ctx: JobContext): Promise<void> {
-  const group: HeldSegment = { start: request.group.start, bytes: new Uint8Array(request.group.bytes) };
   const { rows, columns } = request;
   const span = request.spanRows > 0 ? Math.min(request.spanRows, rows) : rows;
   const spans = rows > 0 && span > 0 ? Math.ceil(rows / span) : 1;
-  // Read more than once (several spans, a stream per column): only copies go to the decoder.
-  group.keep = spans > 1 || columns !== undefined;
-  file.bytes.add(group);
+  // Read more than once (several spans, a stream per column): lent to the decoder, never handed over.
+  const keep = spans > 1 || columns !== undefined;
+  const group: HeldSegment[] = request.group.map((g) => ({ start: g.start, bytes: new Uint8Array(g.bytes), keep }));
+  for (const segment of group) file.bytes.add(segment);
   // Once the decoder has copied in the last of the bytes it needs (the last stream has yielded), they
   // are freed, with every copy handed to it (HeldBytes.freeHanded). Should the decoder ask for them
   // again, the main thread reads them (HeldBytes.fetch).
@@ -84,17 +86,17 @@ async function decode(request: Extract<DecodeRequest, { kind: 'decode' }>, file:
   const handBack = () => {
     if (spent) return;
     spent = true;
-    file.bytes.remove(group);
-    freeBuffers([request.group.bytes]);
+    for (const segment of group) file.bytes.remove(segment);
+    freeBuffers(request.group.map((g) => g.bytes));
   };
   try {
     const base = { batchSize: request.batchSize, rowGroups: [request.index], concurrency: 1 };
     for (let s = 0; s < spans; s++) {
       const last = s === spans - 1;
       const options = spans > 1 ? { ...base, offset: s * span, limit: Math.min(span, rows - s * span) } : base;
-      if (!columns) group.keep &&= !last;
+      if (!columns && last) for (const segment of group) segment.keep = false;
       const read = last ? handBack : () => {};
-      if (columns) await sendColumns(file, { options, columns, read }, inbox, ctx);
+      if (columns) await sendColumns(file, { options, columns, read, lastSpan: last }, inbox, ctx);
       else await sendSpan(file, options, inbox, ctx, read);
     }
   } finally {
@@ -127,14 +129,18 @@ interface ColumnSpan {
   columns: string[];
   /** Called once the decoder has read the bytes of the last column. */
   read: () => void;
+  /** The row group's last span: each column's chunk is freed once the decoder has read it. */
+  lastSpan: boolean;
 }
 
 /** Decodes one span column by column, then sends its batches, each as one IPC stream per column. */
-async function sendColumns(file: OpenFile, { options, columns, read }: ColumnSpan, inbox: Inbox, ctx: JobContext): Promise<void> {
+async function sendColumns(file: OpenFile, { options, columns, read, lastSpan }: ColumnSpan, inbox: Inbox, ctx: JobContext): Promise<void> {
   const parts: Uint8Array[][] = [];
+  const done = () => file.bytes.releaseLent();
   for (let c = 0; c < columns.length; c++) {
     const last = c === columns.length - 1;
-    parts.push(await collect(file, { ...options, columns: [columns[c]!] }, ctx, last ? read : () => {}));
+    file.bytes.forgetLent();
+    parts.push(await collect(file, { ...options, columns: [columns[c]!] }, ctx, last ? read : lastSpan ? done : () => {}));
   }
   const count = parts[0]?.length ?? 0;
   if (parts.some((part) => part.length !== count)) throw new Error('the columns of a row group decoded into different numbers of batches');

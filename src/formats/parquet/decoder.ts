@@ -80,10 +80,11 @@ export interface DecoderFile {
   schema: Schema;
   numRows: number;
   /**
-   * Decoded batches of one row group, of at most `batchSize` rows, from its bytes `group` (which are
-   * moved to the decoder), decoded `spanRows` rows at a time (all at once when left out).
+   * Decoded batches of one row group, of at most `batchSize` rows, from its bytes `group` (moved to the
+   * decoder: one segment, or one per column chunk), decoded `spanRows` rows at a time (all at once when
+   * left out).
    */
-  rowGroup(index: number, group: Segment, shape: GroupShape, signal?: AbortSignal): AsyncGenerator<RecordBatch>;
+  rowGroup(index: number, group: Segment | Segment[], shape: GroupShape, signal?: AbortSignal): AsyncGenerator<RecordBatch>;
 }
 
 export interface GroupShape {
@@ -148,11 +149,11 @@ async function runJob(decoders: WorkerPool, source: ByteSource, request: DecodeR
 async function* decodeGroup(
   decoders: WorkerPool,
   { source, file, schema }: { source: ByteSource; file: FileRef; schema: Schema },
-  { index, group, rows, batchSize, spanRows, columns }: GroupShape & { index: number; group: Segment },
+  { index, group, rows, batchSize, spanRows, columns }: GroupShape & { index: number; group: Segment | Segment[] },
   signal?: AbortSignal,
 ): AsyncGenerator<RecordBatch> {
   const context = `row group ${index} cannot be decoded`;
-  const bytes = ownBuffer(group.bytes);
+  const segments = (Array.isArray(group) ? group : [group]).map((s) => ({ start: s.start, bytes: ownBuffer(s.bytes) }));
   const request: DecodeRequest = {
     kind: 'decode',
     file,
@@ -162,9 +163,15 @@ async function* decodeGroup(
     spanRows: spanRows ?? rows ?? 0,
     columns,
     window: BATCH_WINDOW,
-    group: { start: group.start, bytes },
+    group: segments,
   };
-  const job = await decoders.start(request, [bytes], signal).catch((err: unknown) => Promise.reject(decoderFailure(context, err)));
+  const job = await decoders
+    .start(
+      request,
+      segments.map((s) => s.bytes),
+      signal,
+    )
+    .catch((err: unknown) => Promise.reject(decoderFailure(context, err)));
   try {
     const notes = serveReads(job, source, signal);
     for (;;) {

@@ -19,6 +19,8 @@ export class HeldBytes {
   private readonly list: HeldSegment[] = [];
   /** Buffers handed to the decoder, which copies them into its own memory: freed once it has. */
   private handed: ArrayBuffer[] = [];
+  /** Kept segments the decoder has read from since the last forgetLent() or releaseLent(). */
+  private lent = new Set<HeldSegment>();
   /** Reads what is not held, through the job running now. */
   fetch: Fetch = noJob;
 
@@ -35,7 +37,25 @@ export class HeldBytes {
 
   endJob(): void {
     this.fetch = noJob;
+    this.lent.clear();
     this.freeHanded();
+  }
+
+  /** Starts over the list of kept segments read from (see releaseLent). */
+  forgetLent(): void {
+    this.lent.clear();
+  }
+
+  /**
+   * Drops and frees the kept segments the decoder has read from since the last call or forgetLent(), for when they
+   * will not be read again (the last span's column): call only once it has copied them.
+   */
+  releaseLent(): void {
+    for (const segment of this.lent) {
+      this.remove(segment);
+      freeBuffers([segment.bytes.buffer as ArrayBuffer]);
+    }
+    this.lent.clear();
   }
 
   /** Frees the buffers handed to the decoder: call only once it has copied them (a stream has yielded or ended). */
@@ -62,12 +82,15 @@ export class HeldBytes {
     for (const s of this.list) {
       if (start >= s.start && end <= s.start + s.bytes.byteLength) {
         const whole = start === s.start && end === s.start + s.bytes.byteLength;
-        if (whole && !s.keep && s.bytes.byteOffset === 0 && s.bytes.buffer.byteLength === s.bytes.byteLength) {
-          // The decoder asks for a whole row group once and copies it into its own memory: hand the
-          // buffer over instead of a copy, and let it go.
+        const own = s.bytes.byteOffset === 0 && s.bytes.buffer.byteLength === s.bytes.byteLength;
+        if (s.keep) this.lent.add(s);
+        // The decoder copies what it reads into its own memory. A whole buffer read once is handed
+        // over and let go; one read again (a column chunk, once per span) is lent as it is, not copied.
+        if (whole && own && !s.keep) {
           this.remove(s);
           return Promise.resolve(this.hand(s.bytes.buffer as ArrayBuffer));
         }
+        if (whole && own) return Promise.resolve(s.bytes.buffer as ArrayBuffer);
         const part = s.bytes.subarray(start - s.start, end - s.start);
         return Promise.resolve(this.hand(part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength) as ArrayBuffer));
       }

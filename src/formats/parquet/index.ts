@@ -12,6 +12,7 @@ import { checkFooter, readFooter, type RowGroupRange, type Segment } from './foo
 import { columnwiseNames } from './join-columns.js';
 import { SchemaShapes } from './schema-shapes.js';
 import { checkRowGroupPages } from './page-headers.js';
+import { freeBuffers } from '../../workers/free-buffers.js';
 
 /**
  * A row group is charged DECODE_FOOTPRINT times its compressed size against the budget: the decoder
@@ -108,7 +109,8 @@ async function* readBatches(open: OpenFile, options: BatchOptions): AsyncGenerat
         const range = ranges[index]!;
         const shape = groupShape(range, options.maxRows, options.rowMultiple);
         if (range.end - range.start > COLUMNWISE_ABOVE_BYTES) shape.columns = open.columns;
-        yield* file.rowGroup(index, segment, shape, signal);
+        const rereads = shape.columns !== undefined || (shape.spanRows ?? 0) < (shape.rows ?? 0);
+        yield* file.rowGroup(index, rereads ? splitChunks(segment, range) : segment, shape, signal);
         // A large next row group is fetched only once this one is decoded: two at once cost too much.
         if (hasNext && !next) next = fetchGroup(open, index + 1, signal);
       } finally {
@@ -122,6 +124,27 @@ async function* readBatches(open: OpenFile, options: BatchOptions): AsyncGenerat
       () => {},
     );
   }
+}
+
+/**
+ * The row group as one buffer per column chunk, for a decoder that reads it more than once (several
+ * spans, or column by column): each chunk is then lent to it as it is, and freed once read for the
+ * last time, instead of copied out of the group for every read (see decode-worker.ts). One GET still
+ * fetches the group; splitting it costs one copy, and the group's own buffer is freed at once.
+ */
+export function splitChunks(group: Segment, range: RowGroupRange): Segment[] {
+  const chunks = [...range.chunks].sort((a, b) => a.start - b.start);
+  const parts: Segment[] = [];
+  let end = group.start;
+  for (const chunk of chunks) {
+    if (chunk.start < end) return [group]; // overlapping chunks: one buffer serves them all
+    // A copy (not slice(), which on a Node Buffer is a view of the same memory).
+    parts.push({ start: chunk.start, bytes: new Uint8Array(group.bytes.subarray(chunk.start - group.start, chunk.end - group.start)) });
+    end = chunk.end;
+  }
+  const { bytes } = group;
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) freeBuffers([bytes.buffer as ArrayBuffer]);
+  return parts;
 }
 
 /** A row group's batch and span sizes (see groupBatchSize and SPAN_BYTES). */

@@ -14,8 +14,8 @@ export type DecodeRequest =
   /** Answered with an OpenResult. */
   | { kind: 'open'; file: FileRef }
   /**
-   * Row group `index` of the file, whose column chunks are `group` (fetched whole by the main thread),
-   * as `batch` notes of at most `batchSize` rows; at most `window` of them unacknowledged at once. The
+   * Row group `index` of the file, whose column chunks are `group` (fetched whole by the main thread,
+   * one buffer or one per column chunk: see splitChunks in index.ts), as `batch` notes of at most `batchSize` rows; at most `window` of them unacknowledged at once. The
    * decoder decodes `spanRows` rows at a time (a multiple of `batchSize`), each span from the same bytes.
    */
   | {
@@ -29,7 +29,7 @@ export type DecodeRequest =
       /** Top-level columns to decode one at a time, their batches sent as `columns` notes; else whole rows. */
       columns?: string[];
       window: number;
-      group: { start: number; bytes: ArrayBuffer };
+      group: { start: number; bytes: ArrayBuffer }[];
     };
 
 export interface OpenResult {
