@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import type { RecordBatch } from 'apache-arrow';
 import { openDecoder, type GroupShape } from '../src/formats/parquet/decoder.js';
 import { rowGroupRanges } from '../src/formats/parquet/footer.js';
-import { groupShape, openParquet } from '../src/formats/parquet/index.js';
+import { groupShape, openParquet, splitChunks } from '../src/formats/parquet/index.js';
 import { columnwiseNames } from '../src/formats/parquet/join-columns.js';
 import { ByteBudget } from '../src/util/byte-budget.js';
 import { ALL_TYPES_ROW_COUNT, ALL_TYPES_SQL, closeFixtures, parquetFromSql } from './support/fixtures.js';
@@ -14,7 +14,16 @@ import { ALL_TYPES_ROW_COUNT, ALL_TYPES_SQL, closeFixtures, parquetFromSql } fro
 after(closeFixtures);
 
 function memorySource(bytes: Uint8Array) {
-  return { key: 'k', size: bytes.length, read: async (start: number, end: number) => bytes.slice(start, end) };
+  const source = {
+    key: 'k',
+    size: bytes.length,
+    reads: 0,
+    read: async (start: number, end: number) => {
+      source.reads++;
+      return bytes.slice(start, end);
+    },
+  };
+  return source;
 }
 
 function footerOf(bytes: Uint8Array) {
@@ -27,15 +36,21 @@ function footerOf(bytes: Uint8Array) {
 async function decodeAll(
   bytes: Uint8Array,
   shapeOf: (group: { rows: number }, columns: string[] | undefined) => GroupShape,
+  { split = false } = {},
 ): Promise<string[][]> {
   const footer = footerOf(bytes);
-  const file = await openDecoder(memorySource(bytes), footer);
+  const source = memorySource(bytes);
+  const file = await openDecoder(source, footer);
   const columns = columnwiseNames(file.schema);
   const batches: string[][] = [];
   for (const range of rowGroupRanges(footer, bytes.length)) {
-    const group = { start: range.start, bytes: bytes.slice(range.start, range.end) };
-    for await (const batch of file.rowGroup(range.index, group, shapeOf(range, columns))) batches.push(rowsOf(batch));
+    // A copy of the group's bytes in a buffer of its own, as a store reads them.
+    const group = { start: range.start, bytes: new Uint8Array(bytes.subarray(range.start, range.end)) };
+    const segments = split ? splitChunks(group, range) : group;
+    for await (const batch of file.rowGroup(range.index, segments, shapeOf(range, columns))) batches.push(rowsOf(batch));
   }
+  // Whole or split into column chunks, the decoder found every byte it read among those it was handed.
+  assert.equal(source.reads, 0, 'no read outside the bytes handed to the decoder');
   return batches;
 }
 
@@ -58,6 +73,18 @@ describe('a row group decoded in spans, by columns, or whole', () => {
       whole.map((b) => b.length),
       [...Array<number>(10).fill(200), 48, ...Array<number>(4).fill(200), 152],
     );
+    assert.deepEqual(spans, whole);
+    assert.deepEqual(columns, whole);
+  });
+
+  it('gives the same column by column from the row group split into one buffer per column chunk', async () => {
+    const bytes = await parquetFromSql(ALL_TYPES_SQL, { rowGroupSize: 2048 });
+    const whole = await decodeAll(bytes, () => ({ batchSize: 200 }));
+    const spans = await decodeAll(bytes, (g) => ({ batchSize: 200, rows: g.rows, spanRows: 600 }), { split: true });
+    const columns = await decodeAll(bytes, (g, names) => ({ batchSize: 200, rows: g.rows, spanRows: 600, columns: names }), {
+      split: true,
+    });
+    assert.equal(whole.flat().length, ALL_TYPES_ROW_COUNT);
     assert.deepEqual(spans, whole);
     assert.deepEqual(columns, whole);
   });

@@ -19,7 +19,7 @@ export class HeldBytes {
   private readonly list: HeldSegment[] = [];
   /** Buffers handed to the decoder, which copies them into its own memory: freed once it has. */
   private handed: ArrayBuffer[] = [];
-  /** Kept segments the decoder has read from since the last forgetLent() or releaseLent(). */
+  /** Kept segments lent whole to the decoder since the last forgetLent() or releaseLent(). */
   private lent = new Set<HeldSegment>();
   /** Reads what is not held, through the job running now. */
   fetch: Fetch = noJob;
@@ -47,7 +47,7 @@ export class HeldBytes {
   }
 
   /**
-   * Drops and frees the kept segments the decoder has read from since the last call or forgetLent(), for when they
+   * Drops and frees the kept segments lent whole since the last call or forgetLent(), for when they
    * will not be read again (the last span's column): call only once it has copied them.
    */
   releaseLent(): void {
@@ -69,6 +69,25 @@ export class HeldBytes {
     return buffer;
   }
 
+  /**
+   * Bytes spanning several adjacent segments, copied together: the decoder sometimes asks for a whole
+   * row group that was handed over one buffer per column chunk. Undefined when a byte is not held.
+   */
+  private joined(start: number, end: number): ArrayBuffer | undefined {
+    const pieces: Uint8Array[] = [];
+    let at = start;
+    for (const s of [...this.list].sort((a, b) => a.start - b.start)) {
+      const segmentEnd = s.start + s.bytes.byteLength;
+      if (segmentEnd <= at) continue;
+      if (s.start > at) return undefined;
+      const to = Math.min(end, segmentEnd);
+      pieces.push(s.bytes.subarray(at - s.start, to - s.start));
+      at = to;
+      if (at === end) return concat(pieces, end - start);
+    }
+    return undefined;
+  }
+
   /** What parquet-wasm needs of a Blob: a size and slices that produce their bytes. */
   blob() {
     const slice = (start = 0, end = this.size) => ({
@@ -83,20 +102,34 @@ export class HeldBytes {
       if (start >= s.start && end <= s.start + s.bytes.byteLength) {
         const whole = start === s.start && end === s.start + s.bytes.byteLength;
         const own = s.bytes.byteOffset === 0 && s.bytes.buffer.byteLength === s.bytes.byteLength;
-        if (s.keep) this.lent.add(s);
         // The decoder copies what it reads into its own memory. A whole buffer read once is handed
         // over and let go; one read again (a column chunk, once per span) is lent as it is, not copied.
         if (whole && own && !s.keep) {
           this.remove(s);
           return Promise.resolve(this.hand(s.bytes.buffer as ArrayBuffer));
         }
-        if (whole && own) return Promise.resolve(s.bytes.buffer as ArrayBuffer);
+        if (whole && own) {
+          this.lent.add(s);
+          return Promise.resolve(s.bytes.buffer as ArrayBuffer);
+        }
         const part = s.bytes.subarray(start - s.start, end - s.start);
         return Promise.resolve(this.hand(part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength) as ArrayBuffer));
       }
     }
+    const joined = this.joined(start, end);
+    if (joined) return Promise.resolve(this.hand(joined));
     return this.fetch(start, end).then((bytes) => this.hand(bytes));
   }
+}
+
+function concat(pieces: Uint8Array[], length: number): ArrayBuffer {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.byteLength;
+  }
+  return out.buffer;
 }
 
 /** Files a worker has opened, the most recently used kept: a file's row groups reuse its parsed footer. */

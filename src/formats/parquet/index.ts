@@ -109,8 +109,7 @@ async function* readBatches(open: OpenFile, options: BatchOptions): AsyncGenerat
         const range = ranges[index]!;
         const shape = groupShape(range, options.maxRows, options.rowMultiple);
         if (range.end - range.start > COLUMNWISE_ABOVE_BYTES) shape.columns = open.columns;
-        const rereads = shape.columns !== undefined || (shape.spanRows ?? 0) < (shape.rows ?? 0);
-        yield* file.rowGroup(index, rereads ? splitChunks(segment, range) : segment, shape, signal);
+        yield* file.rowGroup(index, shape.columns ? splitChunks(segment, range) : segment, shape, signal);
         // A large next row group is fetched only once this one is decoded: two at once cost too much.
         if (hasNext && !next) next = fetchGroup(open, index + 1, signal);
       } finally {
@@ -127,10 +126,10 @@ async function* readBatches(open: OpenFile, options: BatchOptions): AsyncGenerat
 }
 
 /**
- * The row group as one buffer per column chunk, for a decoder that reads it more than once (several
- * spans, or column by column): each chunk is then lent to it as it is, and freed once read for the
- * last time, instead of copied out of the group for every read (see decode-worker.ts). One GET still
- * fetches the group; splitting it costs one copy, and the group's own buffer is freed at once.
+ * The row group as one buffer per column chunk, for a decoder that reads it column by column (whole
+ * rows, it asks for the whole group at once): each chunk is then lent to it as it is, and freed once
+ * read for the last time, instead of copied out of the group for every read (see decode-worker.ts).
+ * One GET still fetches the group; splitting it costs one copy, and the group's own buffer is freed at once.
  */
 export function splitChunks(group: Segment, range: RowGroupRange): Segment[] {
   const chunks = [...range.chunks].sort((a, b) => a.start - b.start);
