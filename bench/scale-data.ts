@@ -12,6 +12,10 @@ export const SPARK_ROW_GROUP_ROWS = 400_000;
 export const SPARK_COPIES = 3;
 export const TINY_ROWS = 50;
 export const TINY_DIRS = 20;
+/** Rows of ~1 MiB text in the large-values file: one row group of ~314 MB, incompressible under snappy. */
+export const LARGE_VALUE_ROWS = 300;
+
+type Sql = (text: string) => Promise<Record<string, unknown>[]>;
 
 export interface ScaleShapes {
   /** Row groups of the Spark-shaped file (5 for a ~434 MB file; fewer with --quick). */
@@ -39,6 +43,8 @@ export interface ScaleData {
   tiny: [LocalShape, LocalShape];
   /** The rows of the larger set of small files, in one file. */
   oneFile: LocalShape;
+  /** LARGE_VALUE_ROWS values of 1 MiB in one row group of `groupBytes` compressed. */
+  largeValues: LocalShape & { groupBytes: number };
 }
 
 /** Spark-like rows: ids, amounts, a category, 144 random bytes, hex digests and a repetitive note (~2:1 under snappy). */
@@ -51,6 +57,12 @@ function sparkSql(rows: number): string {
 FROM range(0, ${rows}) t(i)`;
 }
 
+/** Rows of one 1 MiB value each: 32,768 md5 digests in hex, which snappy cannot shrink. */
+function largeValuesSql(rows: number): string {
+  return `SELECT r::INTEGER AS id, string_agg(md5((r * 100000 + j)::VARCHAR), '' ORDER BY j) AS doc
+FROM range(0, ${rows}) a(r), range(0, 32768) b(j) GROUP BY r ORDER BY r`;
+}
+
 /** Narrow event rows, as many small files hold them. */
 export function smallSql(rows: number): string {
   return `SELECT i::BIGINT AS id, (hash(i) % 100000000)::DOUBLE / 100 AS amount, 'cat_' || (hash(i * 7) % 200) AS category,
@@ -61,7 +73,16 @@ FROM range(0, ${rows}) t(i)`;
 
 export function ensureScaleData(quick: boolean): Promise<ScaleData> {
   const shapes = scaleShapes(quick);
-  const specs = { shapes, spark: sparkSql(1), small: smallSql(1), SPARK_ROW_GROUP_ROWS, SPARK_COPIES, TINY_ROWS, TINY_DIRS };
+  const specs = {
+    shapes,
+    spark: sparkSql(1),
+    small: smallSql(1),
+    largeValues: largeValuesSql(LARGE_VALUE_ROWS),
+    SPARK_ROW_GROUP_ROWS,
+    SPARK_COPIES,
+    TINY_ROWS,
+    TINY_DIRS,
+  };
   return cachedDataSet(join(DATA_ROOT, quick ? 'scale-quick' : 'scale-full'), specs, (dir) => generate(dir, shapes));
 }
 
@@ -101,6 +122,7 @@ async function generate(dir: string, shapes: ScaleShapes): Promise<ScaleData> {
     mkdirSync(dirname(onePath), { recursive: true });
     await sql(`COPY (${smallSql(oneRows)}) TO '${onePath}' (FORMAT parquet, COMPRESSION snappy)`);
     files.push({ path: onePath, bytes: statSync(onePath).size });
+    const largeValues = await writeLargeValues(sql, dir, files);
     const spark = { dir: dirname(sparkPath), files: 1, rows: sparkRows, bytes: sparkBytes };
     return {
       files,
@@ -108,8 +130,25 @@ async function generate(dir: string, shapes: ScaleShapes): Promise<ScaleData> {
       sparkCopies: { dir: copiesDir, files: SPARK_COPIES, rows: sparkRows * SPARK_COPIES, bytes: sparkBytes * SPARK_COPIES },
       tiny,
       oneFile: { dir: dirname(onePath), files: 1, rows: oneRows, bytes: statSync(onePath).size },
+      largeValues,
     };
   });
+}
+
+/** The large-values file: one row group (DuckDB's row groups hold far more than LARGE_VALUE_ROWS rows). */
+async function writeLargeValues(sql: Sql, dir: string, files: CachedFile[]): Promise<ScaleData['largeValues']> {
+  const path = join(dir, 'large-values', 'part-0.parquet');
+  mkdirSync(dirname(path), { recursive: true });
+  await sql(`SET threads = 1`);
+  await sql(`COPY (${largeValuesSql(LARGE_VALUE_ROWS)}) TO '${path}' (FORMAT parquet, COMPRESSION snappy)`);
+  await sql(`SET threads = 2`);
+  const [group] = await sql(
+    `SELECT max(c)::BIGINT AS c FROM (SELECT sum(total_compressed_size) AS c FROM parquet_metadata('${path}') GROUP BY row_group_id)`,
+  );
+  const bytes = statSync(path).size;
+  files.push({ path, bytes });
+  progress(`data:   ${LARGE_VALUE_ROWS} values of 1 MiB: ${mb(bytes)} MB, one row group`);
+  return { dir: dirname(path), files: 1, rows: LARGE_VALUE_ROWS, bytes, groupBytes: Number(group!.c) };
 }
 
 /** `count` copies of the template in TINY_DIRS directories (one table each). */

@@ -9,6 +9,8 @@ export const SCALE_TARGETS = {
   tinyPeakRssMb: 200,
   growthKbPerFile: 1.5,
   tinyVsOneFile: 5,
+  /** Peak RSS over the compressed size of a row group of 1 MiB values. */
+  largeValuesVsRowGroup: 3.5,
 };
 
 const peak = (passes: GrpcPass[]) => median(passes.map((p) => p.rss!.peakMb));
@@ -28,6 +30,8 @@ function summarize(r: ScaleResults, data: ScaleData) {
     tinyLarge,
     growthKb: ((tinyLarge - tinySmall) * 1024) / (large.files - small.files),
     tinyVsOne: median(r.tinyLarge.map((p) => p.ms)) / median(r.oneFile.map((p) => p.ms)),
+    largeValues: peak(r.largeValues),
+    largeValuesVsGroup: peak(r.largeValues) / (data.largeValues.groupBytes / 1024 / 1024),
   };
 }
 
@@ -40,6 +44,7 @@ export function scaleTargets(r: ScaleResults) {
     small_files_peak_rss_mb: met(s.tinyLarge, s.tinyLarge <= SCALE_TARGETS.tinyPeakRssMb),
     small_files_growth_kb_per_file: met(s.growthKb, s.growthKb <= SCALE_TARGETS.growthKbPerFile),
     small_files_vs_one_file: met(s.tinyVsOne, s.tinyVsOne <= SCALE_TARGETS.tinyVsOneFile),
+    large_values_vs_row_group: met(s.largeValuesVsGroup, s.largeValuesVsGroup <= SCALE_TARGETS.largeValuesVsRowGroup),
   };
 }
 
@@ -63,6 +68,9 @@ function fileFigures(r: ScaleResults, data: ScaleData) {
     small_files_vs_one_file: round(s.tinyVsOne, 2),
     small_files_s: round(median(r.tinyLarge.map((p) => p.ms)) / 1000, 2),
     one_file_s: round(median(r.oneFile.map((p) => p.ms)) / 1000, 2),
+    large_values_row_group_bytes: data.largeValues.groupBytes,
+    large_values_peak_rss_mb: round(s.largeValues, 1),
+    large_values_vs_row_group: round(s.largeValuesVsGroup, 2),
   };
 }
 
@@ -96,6 +104,14 @@ function fileRows(r: ScaleResults, data: ScaleData): string[][] {
       ok(t.spark_peak_rss_mb ?? null),
     ],
     [`  ${SPARK_COPIES} such files in one table, one sync`, `${s.sparkCopies.toFixed(0)} MB`, peaks(r.sparkCopies), '', '', ''],
+    [
+      `peak RSS, ${data.largeValues.rows} values of 1 MiB in one ${mb(data.largeValues.groupBytes)} MB row group`,
+      `${s.largeValues.toFixed(0)} MB (x${s.largeValuesVsGroup.toFixed(2)})`,
+      peaks(r.largeValues),
+      '',
+      `<= ${SCALE_TARGETS.largeValuesVsRowGroup}x the row group`,
+      ok(t.large_values_vs_row_group ?? null),
+    ],
     [
       `peak RSS, ${fmtInt(small.files)} files of ${TINY_ROWS} rows in ${TINY_DIRS} directories`,
       `${s.tinySmall.toFixed(0)} MB`,

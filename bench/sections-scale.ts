@@ -28,6 +28,7 @@ export interface ScaleResults {
   tinySmall: GrpcPass[];
   tinyLarge: GrpcPass[];
   oneFile: GrpcPass[];
+  largeValues: GrpcPass[];
   listingObjects: number;
   /** The no-change syncs over the listing bucket. */
   listing: GrpcPass[];
@@ -42,6 +43,7 @@ export async function measureScale(run: Run): Promise<void> {
     tinySmall: [],
     tinyLarge: [],
     oneFile: [],
+    largeValues: [],
     listingObjects: listingCount(run.options.quick),
     listing: [],
   };
@@ -54,6 +56,8 @@ async function measureFiles(run: Run, results: ScaleResults, data: ScaleData): P
   const { spark, sparkCopies, tiny } = data;
   results.spark.push(await localSync(run, spark, `Spark-shaped ${mb(spark.bytes)} MB file (${data.spark.rowGroups} row groups)`));
   results.sparkCopies.push(await localSync(run, sparkCopies, `${sparkCopies.files} Spark-shaped files in one table`));
+  const large = data.largeValues;
+  results.largeValues.push(await localSync(run, large, `${large.rows} values of 1 MiB in one ${mb(large.groupBytes)} MB row group`));
   warmPageCache(tiny[0].dir);
   results.tinySmall.push(await localSync(run, tiny[0], `${fmtInt(tiny[0].files)} files of ${TINY_ROWS} rows`));
   warmPageCache(tiny[1].dir);
