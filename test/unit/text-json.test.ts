@@ -88,6 +88,33 @@ describe('JSON Lines', () => {
     assert.match(problems[1]!, /expected an object/);
   });
 
+  it('keys and strings with and without escapes, in any order, between plain lines; unclosed strings', async () => {
+    const text = [
+      '{"id": 1, "s": "plain", "o": {"k": "v"}}',
+      '{"i\\u0064": 2, "s": "back\\\\slash", "o": {"k\\"": "\\"v"}}',
+      '{"s": "x", "id": 3, "o": []}',
+      '{"id": 4, "s": "open}',
+      '{"id": 5, "s": "y"}',
+      '{"id": 6, "s": "tab\\t", "o": {"k": "unclosed}}',
+      '{"id": 7, "id": 8, "s": "\\"", "o": null}',
+    ].join('\n');
+    const { rows, problems } = await readText('t.jsonl', text, { schema_sample_rows: 2 });
+    assert.deepEqual(rows, [
+      { id: 1n, s: 'plain', o: '{"k":"v"}' },
+      { id: 2n, s: 'back\\slash', o: '{"k\\"":"\\"v"}' },
+      { id: 3n, s: 'x', o: '[]' },
+      { id: 5n, s: 'y', o: null },
+      { id: 8n, s: '"', o: null },
+    ]);
+    assert.deepEqual(
+      problems.map((p) => p.replace(/; line skipped$/, '')),
+      [
+        'line 4: invalid JSON at character 16: a string that is not closed',
+        'line 6: invalid JSON at character 36: a string that is not closed',
+      ],
+    );
+  });
+
   it('a file that is not JSON Lines fails at open: HTML, binary, invalid UTF-8', async () => {
     await assert.rejects(
       readText('t.jsonl', '<!DOCTYPE html>\n<html><body>Not found</body></html>\n'),
