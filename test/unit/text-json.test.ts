@@ -113,6 +113,25 @@ describe('JSON Lines', () => {
         'line 6: invalid JSON at character 36: a string that is not closed',
       ],
     );
+    // The same without any backslash in the text (strings found by the native search).
+    const plain = [
+      '{"id": 1, "s": "a"}',
+      '{"id": 2, "s": "open}',
+      '{"s": "b", "id": 3}',
+      '{"id": 4, "s": "c", "o": {"k": "x}}',
+      '{"id": 5}',
+    ];
+    const second = await readText('t.jsonl', plain.join('\n'), { schema_sample_rows: 1 });
+    assert.deepEqual(second.rows, [
+      { id: 1n, s: 'a' },
+      { id: 3n, s: 'b' },
+      { id: 5n, s: null },
+    ]);
+    assert.deepEqual(second.problems, [
+      'line 2: invalid JSON at character 16: a string that is not closed; line skipped',
+      'line 4: key "o" is not among the columns inferred from the first 1 rows, so its values in this file are not delivered (raise schema_sample_rows to include it)',
+      'line 4: invalid JSON at character 32: a string that is not closed; line skipped',
+    ]);
   });
 
   it('a file that is not JSON Lines fails at open: HTML, binary, invalid UTF-8', async () => {

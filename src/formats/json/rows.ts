@@ -63,11 +63,11 @@ abstract class ObjectRows implements ObjectTarget {
   ) {}
 
   /** Scans the object in [start, end) of `src` (throws JsonSyntaxError) and handles it as a row. */
-  scan(src: string, start: number, end: number, position: Position, ascii?: Buffer): void {
+  scan(src: string, start: number, end: number, position: Position, ascii?: Buffer, noBackslash = false): void {
     this.row++;
     this.next = 0;
     this.position = position;
-    scanObject(src, start, end, this);
+    scanObject(src, start, end, this, noBackslash);
     this.commit(src, ascii);
   }
 
