@@ -88,6 +88,52 @@ describe('JSON Lines', () => {
     assert.match(problems[1]!, /expected an object/);
   });
 
+  it('keys and strings with and without escapes, in any order, between plain lines; unclosed strings', async () => {
+    const text = [
+      '{"id": 1, "s": "plain", "o": {"k": "v"}}',
+      '{"i\\u0064": 2, "s": "back\\\\slash", "o": {"k\\"": "\\"v"}}',
+      '{"s": "x", "id": 3, "o": []}',
+      '{"id": 4, "s": "open}',
+      '{"id": 5, "s": "y"}',
+      '{"id": 6, "s": "tab\\t", "o": {"k": "unclosed}}',
+      '{"id": 7, "id": 8, "s": "\\"", "o": null}',
+    ].join('\n');
+    const { rows, problems } = await readText('t.jsonl', text, { schema_sample_rows: 2 });
+    assert.deepEqual(rows, [
+      { id: 1n, s: 'plain', o: '{"k":"v"}' },
+      { id: 2n, s: 'back\\slash', o: '{"k\\"":"\\"v"}' },
+      { id: 3n, s: 'x', o: '[]' },
+      { id: 5n, s: 'y', o: null },
+      { id: 8n, s: '"', o: null },
+    ]);
+    assert.deepEqual(
+      problems.map((p) => p.replace(/; line skipped$/, '')),
+      [
+        'line 4: invalid JSON at character 16: a string that is not closed',
+        'line 6: invalid JSON at character 36: a string that is not closed',
+      ],
+    );
+    // The same without any backslash in the text (strings found by the native search).
+    const plain = [
+      '{"id": 1, "s": "a"}',
+      '{"id": 2, "s": "open}',
+      '{"s": "b", "id": 3}',
+      '{"id": 4, "s": "c", "o": {"k": "x}}',
+      '{"id": 5}',
+    ];
+    const second = await readText('t.jsonl', plain.join('\n'), { schema_sample_rows: 1 });
+    assert.deepEqual(second.rows, [
+      { id: 1n, s: 'a' },
+      { id: 3n, s: 'b' },
+      { id: 5n, s: null },
+    ]);
+    assert.deepEqual(second.problems, [
+      'line 2: invalid JSON at character 16: a string that is not closed; line skipped',
+      'line 4: key "o" is not among the columns inferred from the first 1 rows, so its values in this file are not delivered (raise schema_sample_rows to include it)',
+      'line 4: invalid JSON at character 32: a string that is not closed; line skipped',
+    ]);
+  });
+
   it('a file that is not JSON Lines fails at open: HTML, binary, invalid UTF-8', async () => {
     await assert.rejects(
       readText('t.jsonl', '<!DOCTYPE html>\n<html><body>Not found</body></html>\n'),

@@ -30,7 +30,7 @@ export function createJsonFormat(spec: ResolvedSpec, name: Kind): FileFormat {
 
 /** Objects to a row handler: `object` gets each one's text, `bad` each that is not a JSON object. */
 interface ObjectSink {
-  object(src: string, start: number, end: number, position: Position, ascii: Buffer | undefined): void;
+  object(src: string, start: number, end: number, position: Position, ascii: Buffer | undefined, noBackslash: boolean): void;
   /** Not a JSON object (the message says why and where). */
   bad(message: string): void;
   /** Not UTF-8. */
@@ -42,9 +42,9 @@ interface ObjectSink {
 function splitter(kind: Kind, sink: ObjectSink): ByteSink {
   const records = kind === 'json';
   const where = (position: Position) => describe(position, records);
-  const scan = (src: string, start: number, end: number, position: Position, ascii: Buffer | undefined) => {
+  const scan = (src: string, start: number, end: number, position: Position, ascii: Buffer | undefined, noBackslash: boolean) => {
     try {
-      sink.object(src, start, end, position, ascii);
+      sink.object(src, start, end, position, ascii, noBackslash);
     } catch (err) {
       if (!(err instanceof JsonSyntaxError)) throw err;
       sink.bad(`${where(position)}: ${err.message}; ${records ? 'record' : 'line'} skipped`);
@@ -55,7 +55,7 @@ function splitter(kind: Kind, sink: ObjectSink): ByteSink {
   const record = (bytes: Buffer, position: Position) => {
     if (!isUtf8(bytes)) return invalid(position);
     const text = bytes.toString('utf8');
-    scan(text, 0, text.length, position, text.length === bytes.length ? bytes : undefined);
+    scan(text, 0, text.length, position, text.length === bytes.length ? bytes : undefined, bytes.indexOf(92) < 0);
   };
   return new RecordSplitter({ record, problem: (message) => sink.problem(message) });
 }
@@ -92,9 +92,9 @@ class JsonSampler implements Sampler, ObjectSink {
     this.input.end();
   }
 
-  object(src: string, start: number, end: number, position: Position): void {
+  object(src: string, start: number, end: number, position: Position, ascii: Buffer | undefined, noBackslash: boolean): void {
     // Past the sample (the rest of the chunk): not part of the inference.
-    if (!this.full) this.objects.scan(src, start, end, position);
+    if (!this.full) this.objects.scan(src, start, end, position, ascii, noBackslash);
   }
 
   bad(message: string): void {
@@ -121,7 +121,7 @@ function jsonReader(kind: Kind, schema: Schema, batches: BatchBuilder, problems:
   const names = schema.fields.map((f) => f.name);
   const rows = new JsonRowWriter(names, kind === 'json', batches, problems, sampleRows);
   return splitter(kind, {
-    object: (src, start, end, position, ascii) => rows.scan(src, start, end, position, ascii),
+    object: (src, start, end, position, ascii, noBackslash) => rows.scan(src, start, end, position, ascii, noBackslash),
     bad: (message) => problems.add(message),
     notText: (message) => problems.add(message),
     problem: (message) => problems.add(message),

@@ -34,6 +34,15 @@ export function describe(position: Position, records: boolean): string {
   return records ? `record ${position.index} (line ${position.line})` : `line ${position.index}`;
 }
 
+/** Whether JSON writes `name` as it is: no quote, backslash or control character to escape. */
+function writtenAsIs(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x20 || c === 34 || c === 92) return false;
+  }
+  return true;
+}
+
 /** One object's values by column, as ranges of the text it was scanned from. */
 abstract class ObjectRows implements ObjectTarget {
   protected kinds = new Uint8Array(16);
@@ -54,16 +63,34 @@ abstract class ObjectRows implements ObjectTarget {
   ) {}
 
   /** Scans the object in [start, end) of `src` (throws JsonSyntaxError) and handles it as a row. */
-  scan(src: string, start: number, end: number, position: Position, ascii?: Buffer): void {
+  scan(src: string, start: number, end: number, position: Position, ascii?: Buffer, noBackslash = false): void {
     this.row++;
     this.next = 0;
     this.position = position;
-    scanObject(src, start, end, this);
+    scanObject(src, start, end, this, noBackslash);
     this.commit(src, ascii);
   }
 
   protected where(): string {
     return describe(this.position, this.records);
+  }
+
+  keyLength = 0;
+  /** Per column: its name is written in JSON as it is (no character needs an escape). */
+  private readonly asIs: boolean[] = [];
+
+  expectedKey(src: string, quote: number): number {
+    const hint = this.next;
+    const name = this.names[hint];
+    if (name === undefined) return -1;
+    const length = name.length;
+    if (src.charCodeAt(quote + 1 + length) !== 34) return -1;
+    // A loop over the few characters of a key: String#startsWith costs several times more here.
+    for (let i = 0; i < length; i++) if (src.charCodeAt(quote + 1 + i) !== name.charCodeAt(i)) return -1;
+    if (!(this.asIs[hint] ??= writtenAsIs(name))) return -1;
+    this.keyLength = length;
+    this.next = hint + 1;
+    return hint;
   }
 
   key(src: string, start: number, end: number, escaped: boolean): number {

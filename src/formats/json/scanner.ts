@@ -21,7 +21,7 @@ import {
 export class JsonSyntaxError extends Error {
   constructor(
     message: string,
-    /** Index in the scanned text. */
+    /** Index in the scanned text (the message counts characters from the object's start). */
     readonly at: number,
   ) {
     super(message);
@@ -31,6 +31,13 @@ export class JsonSyntaxError extends Error {
 
 /** Where an object's members go. */
 export interface ObjectTarget {
+  /**
+   * The column of the key whose opening quote is at `quote` when it is the key the target expects next,
+   * written as is (no escapes); -1 when it is not (the scanner then reads the key and calls `key`).
+   * On a match, `keyLength` is the length of its content.
+   */
+  expectedKey(src: string, quote: number): number;
+  readonly keyLength: number;
   /** The column of the key whose (raw) content is [start, end); -1 to ignore its value. */
   key(src: string, start: number, end: number, escaped: boolean): number;
   value(column: number, kind: JsonKind, start: number, end: number): void;
@@ -45,19 +52,33 @@ function skipSpace(src: string, at: number, end: number): number {
 
 function fail(src: string, at: number, end: number, expected: string): never {
   const found = at >= end ? 'the end of the text' : JSON.stringify(src.slice(at, at + 1));
-  throw new JsonSyntaxError(`invalid JSON at character ${at + 1}: expected ${expected}, found ${found}`, at);
+  throw new JsonSyntaxError(`invalid JSON at character ${at - origin + 1}: expected ${expected}, found ${found}`, at);
 }
 
-/** Scans one object spanning [start, end) (surrounding whitespace allowed) into `target`. */
-export function scanObject(src: string, start: number, end: number, target: ObjectTarget): void {
+/** Where the object being scanned starts: messages count characters from there (1-based), not from the text's start. */
+let origin = 0;
+
+/**
+ * Scans one object spanning [start, end) (surrounding whitespace allowed) into `target`. `noBackslash`:
+ * the caller knows the text has no backslash, so no string in it has escapes (LineSplitter looks once
+ * per 64 KiB of bytes); its strings then end at the next quote, found by a native search.
+ */
+export function scanObject(src: string, start: number, end: number, target: ObjectTarget, noBackslash = false): void {
+  origin = start;
+  plain = noBackslash;
   let at = skipSpace(src, start, end);
   if (src.charCodeAt(at) !== 123) fail(src, at, end, 'an object');
   at = skipSpace(src, at + 1, end);
   if (src.charCodeAt(at) !== 125) {
     for (;;) {
-      const keyStart = at + 1;
-      const keyEnd = scanString(src, at, end, 'a key');
-      const column = target.key(src, keyStart, keyEnd, stringKind === K_STRING_ESCAPED);
+      // Objects of one file mostly repeat their keys in one order: the expected key is matched in place.
+      let column = src.charCodeAt(at) === 34 ? target.expectedKey(src, at) : -1;
+      let keyEnd: number;
+      if (column >= 0) keyEnd = at + 1 + target.keyLength;
+      else {
+        keyEnd = scanString(src, at, end, 'a key');
+        column = target.key(src, at + 1, keyEnd, stringKind === K_STRING_ESCAPED);
+      }
       at = skipSpace(src, keyEnd + 1, end);
       if (src.charCodeAt(at) !== 58) fail(src, at, end, "':'");
       at = scanValue(src, skipSpace(src, at + 1, end), end, column, target);
@@ -92,12 +113,23 @@ function scanValue(src: string, at: number, end: number, column: number, target:
 
 /** The kind of the last string scanned. */
 let stringKind: JsonKind = K_STRING;
+/** The object being scanned has no backslash: no string in it has escapes. */
+let plain = false;
 
 /** Checks the string whose opening quote is at `at`; returns the index of its closing quote. */
 function scanString(src: string, at: number, end: number, expected: string): number {
   if (src.charCodeAt(at) !== 34) fail(src, at, end, expected);
+  if (plain) {
+    // No escapes: the next quote closes the string (a native search). Each search stops at the first
+    // quote after its start, which is at or before the next search's start, so the total stays linear.
+    const close = src.indexOf('"', at + 1);
+    if (close < 0 || close >= end)
+      throw new JsonSyntaxError(`invalid JSON at character ${at - origin + 1}: a string that is not closed`, at);
+    stringKind = K_STRING;
+    return close;
+  }
   const close = stringEnd(src, at + 1, end);
-  if (close >= end) throw new JsonSyntaxError(`invalid JSON at character ${at + 1}: a string that is not closed`, at);
+  if (close >= end) throw new JsonSyntaxError(`invalid JSON at character ${at - origin + 1}: a string that is not closed`, at);
   stringKind = stringEscaped ? K_STRING_ESCAPED : K_STRING;
   if (stringEscaped) checkEscapes(src, at + 1, close);
   return close;
@@ -110,7 +142,7 @@ function checkEscapes(src: string, from: number, close: number): void {
     const c = src.charCodeAt(at + 1);
     if (c === 117 /* u */ && /^[0-9a-fA-F]{4}$/.test(src.slice(at + 2, at + 6))) at += 5;
     else if (SIMPLE_ESCAPES.has(c)) at += 1;
-    else throw new JsonSyntaxError(`invalid JSON at character ${at + 1}: an invalid escape in a string`, at);
+    else throw new JsonSyntaxError(`invalid JSON at character ${at - origin + 1}: an invalid escape in a string`, at);
   }
 }
 

@@ -4,6 +4,9 @@ import type { Data, DataType } from 'apache-arrow';
 import { Base, grown } from './column-base.js';
 import { K_NESTED_SPACED, K_STRING, K_STRING_ESCAPED, K_TRUE, jsonText, plainText, type JsonKind } from './json-tokens.js';
 
+/** Text up to this many characters is encoded by a loop when it is ASCII (measured faster than Buffer#write). */
+const SHORT_TEXT = 64;
+
 /** Utf8 or JSON (binary) values: UTF-8 bytes written into one growing buffer, with int32 offsets. */
 export class TextColumn extends Base {
   private offsets: Int32Array;
@@ -29,9 +32,21 @@ export class TextColumn extends Base {
     this.offsets[this.length + 1] = this.used;
   }
   appendText(text: string): true {
+    const n = text.length;
     // Room for the worst case (3 UTF-8 bytes per UTF-16 unit) before writing, so no write is cut short.
-    if (this.used + text.length * 3 > this.buffer.byteLength) this.grow(text.length * 3);
-    this.used += text.length === 0 ? 0 : this.buffer.write(text, this.used);
+    if (this.used + n * 3 > this.buffer.byteLength) this.grow(n * 3);
+    const to = this.buffer;
+    const at = this.used;
+    // ASCII text of up to SHORT_TEXT characters is written by a loop, cheaper than a call into Buffer#write.
+    let i = 0;
+    if (n <= SHORT_TEXT) {
+      for (; i < n; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0x80) break;
+        to[at + i] = c;
+      }
+    }
+    this.used = i === n ? at + n : at + to.write(text, at);
     return this.ended();
   }
   appendJson(kind: JsonKind, src: string, start: number, end: number, ascii?: Buffer): true {
@@ -45,10 +60,13 @@ export class TextColumn extends Base {
   private copy(from: Buffer, start: number, end: number): true {
     const length = end - start;
     if (this.used + length > this.buffer.byteLength) this.grow(length);
-    // A native copy costs more than a loop for the short values most columns hold.
-    if (length > 32) from.copy(this.buffer, this.used, start, end);
-    else for (let i = 0; i < length; i++) this.buffer[this.used + i] = from[start + i]!;
-    this.used += length;
+    // A loop: Buffer#copy and TypedArray#set (with the view it needs) cost more than the copy itself
+    // for values of up to a few hundred bytes, which is what columns mostly hold.
+    const to = this.buffer;
+    const at = this.used;
+    if (length > 512) to.set(from.subarray(start, end), at);
+    else for (let i = 0; i < length; i++) to[at + i] = from[start + i]!;
+    this.used = at + length;
     return this.ended();
   }
   private ended(): true {
