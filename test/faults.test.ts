@@ -587,7 +587,7 @@ describe('shutdown', () => {
 });
 
 describe('resources', () => {
-  it('keeps RSS after 50 syncs in a row within 10% of RSS after the warm-up', { timeout: 120_000 }, async (t) => {
+  it('keeps RSS after 50 syncs in a row within 10% of RSS after a warm-up of 10', { timeout: 120_000 }, async (t) => {
     // Garbage V8 has not collected yet swings RSS by more than 10% between two syncs (measured here:
     // -2% and +12% at sync 50, +30% at sync 230 and back to +24% after), which says nothing about a
     // leak. So a test-owned preload lets the test force a full GC in the plugin (SIGUSR2) every few
@@ -604,7 +604,9 @@ describe('resources', () => {
     });
     try {
       await p.client.init(spec({ path_prefix: 'small/' }, true));
-      const WARM_UP = 5;
+      // The first syncs grow the process once: measured +0.5-5% between syncs 5 and 10 depending on the
+      // build, then ~2% over the next 40 with every build. The step is warm-up, not retention.
+      const WARM_UP = 10;
       const TOTAL = 50;
       let baseline = 0;
       const samples: string[] = [];
