@@ -16,7 +16,8 @@ import {
   tableSchema,
   type MergedSchema,
 } from './arrow/schema.js';
-import { BoundedCache, SchemaInterner } from './arrow/schema-cache.js';
+import { SchemaInterner } from './arrow/schema-cache.js';
+import { BoundedCache } from './util/bounded-cache.js';
 import { handoffFormat, ReaderHandoff, redirectable, tagged } from './catalog-handoff.js';
 import { isPermanent, isPerObjectError, toObjectError } from './errors.js';
 import { formatsFor } from './formats/index.js';
@@ -126,7 +127,10 @@ export class Catalog {
   /** The sync's way of opening objects of a table with a declared schema (see `format`). */
   private readonly declaredFormat: FileFormat;
   /** Footers by key and ETag, for the sync after GetTables and the next sync of unchanged files. */
-  private readonly footers = new BoundedCache<FileFooter>(FOOTER_CACHE_BYTES, FOOTER_ENTRY_BYTES);
+  private readonly footers = new BoundedCache<FileFooter>({
+    capacity: FOOTER_CACHE_BYTES,
+    sizeOf: (key) => key.length * 2 + FOOTER_ENTRY_BYTES,
+  });
   private readonly schemas = new SchemaInterner();
   private readonly handoff = new ReaderHandoff(HANDOFF_BYTES);
 

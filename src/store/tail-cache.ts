@@ -1,37 +1,16 @@
 // Parquet readers fetch the last 8 bytes and then the footer: two GETs per file. Fetching the tail once
 // (TAIL_BYTES, usually the whole footer) serves both, and keeping recent tails in a bounded cache lets
 // the sync that follows GetTables open every file without touching its footer again.
+import { BoundedCache } from '../util/bounded-cache.js';
 import type { ByteSource, ObjectInfo } from './types.js';
 
 export const TAIL_BYTES = 64 * 1024;
 const CACHE_BYTES = 64 * 1024 * 1024;
 
-export class TailCache {
-  private readonly entries = new Map<string, Uint8Array>();
-  private bytes = 0;
-
-  /** `capacity`: bytes of tails kept at most (an entry may take a quarter of it). */
-  constructor(private readonly capacity = CACHE_BYTES) {}
-
-  get(id: string): Uint8Array | undefined {
-    const hit = this.entries.get(id);
-    if (hit) {
-      // Refresh its place in the LRU order.
-      this.entries.delete(id);
-      this.entries.set(id, hit);
-    }
-    return hit;
-  }
-
-  set(id: string, tail: Uint8Array): void {
-    if (tail.byteLength > this.capacity / 4 || this.entries.has(id)) return;
-    this.entries.set(id, tail);
-    this.bytes += tail.byteLength;
-    for (const [key, value] of this.entries) {
-      if (this.bytes <= this.capacity) break;
-      this.entries.delete(key);
-      this.bytes -= value.byteLength;
-    }
+/** Tails by object version, the least recently used dropped beyond `capacity` bytes; an entry may take a quarter of it. */
+export class TailCache extends BoundedCache<Uint8Array> {
+  constructor(capacity = CACHE_BYTES) {
+    super({ capacity, sizeOf: (_id, tail) => tail.byteLength, maxEntryBytes: capacity / 4, keepFirst: true });
   }
 }
 

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Field, Int64, List, Schema, Utf8 } from 'apache-arrow';
-import { BoundedCache, SchemaInterner } from '../../src/arrow/schema-cache.js';
+import { SchemaInterner } from '../../src/arrow/schema-cache.js';
+import { BoundedCache } from '../../src/util/bounded-cache.js';
 
 const schema = (...fields: Field[]) => new Schema(fields);
 
@@ -37,7 +38,7 @@ describe('schema interning', () => {
 describe('bounded cache', () => {
   it('evicts the least recently used entries beyond its byte capacity', () => {
     // Keys of 2 characters (4 bytes) + 6 bytes per entry: 10 bytes each, 3 fit in 30.
-    const cache = new BoundedCache<number>(30, 6);
+    const cache = new BoundedCache<number>({ capacity: 30, sizeOf: (key) => key.length * 2 + 6 });
     cache.set('k1', 1);
     cache.set('k2', 2);
     cache.set('k3', 3);
@@ -52,7 +53,7 @@ describe('bounded cache', () => {
   });
 
   it('replaces an entry without counting it twice', () => {
-    const cache = new BoundedCache<string>(30, 6);
+    const cache = new BoundedCache<string>({ capacity: 30, sizeOf: (key) => key.length * 2 + 6 });
     for (let i = 0; i < 100; i++) cache.set('k1', `v${i}`);
     cache.set('k2', 'x');
     cache.set('k3', 'y');

@@ -5,6 +5,7 @@
 // them anyway (validate.ts). Their row groups are still decoded by a decoder that opens each file.
 import type { Schema } from 'apache-arrow';
 import type { FileMetaData } from 'hyparquet';
+import { BoundedCache } from '../../util/bounded-cache.js';
 
 /** Bytes of shape text kept at most: a few hundred distinct wide schemas. */
 const SHAPES_BYTES = 4 * 1024 * 1024;
@@ -16,28 +17,9 @@ export function schemaShape(metadata: FileMetaData): string {
   );
 }
 
-/** Schemas by shape, the least recently used dropped beyond SHAPES_BYTES. */
-export class SchemaShapes {
-  private readonly entries = new Map<string, Schema>();
-  private bytes = 0;
-
-  get(shape: string): Schema | undefined {
-    const schema = this.entries.get(shape);
-    if (schema) {
-      this.entries.delete(shape);
-      this.entries.set(shape, schema);
-    }
-    return schema;
-  }
-
-  set(shape: string, schema: Schema): void {
-    if (this.entries.has(shape) || shape.length * 2 > SHAPES_BYTES / 4) return;
-    this.entries.set(shape, schema);
-    this.bytes += shape.length * 2;
-    for (const [oldest] of this.entries) {
-      if (this.bytes <= SHAPES_BYTES) break;
-      this.entries.delete(oldest);
-      this.bytes -= oldest.length * 2;
-    }
+/** Schemas by shape, the least recently used dropped beyond SHAPES_BYTES (a shape is charged its text). */
+export class SchemaShapes extends BoundedCache<Schema> {
+  constructor() {
+    super({ capacity: SHAPES_BYTES, sizeOf: (shape) => shape.length * 2, maxEntryBytes: SHAPES_BYTES / 4, keepFirst: true });
   }
 }
