@@ -188,7 +188,7 @@ async function decodeFirstGroup(bytes: Uint8Array): Promise<number> {
   const end = Math.max(...chunks.map((m, i) => starts[i]! + Number(m.total_compressed_size)));
   const file = await openDecoder(memorySource(bytes), footerOf(bytes));
   let rows = 0;
-  for await (const batch of file.rowGroup(0, { start, bytes: bytes.slice(start, end) }, { batchSize: 1024 })) rows += batch.numRows;
+  for await (const batch of file.rowGroup(0, [{ start, bytes: bytes.slice(start, end) }], { batchSize: 1024 })) rows += batch.numRows;
   return rows;
 }
 

@@ -46,7 +46,7 @@ async function decodeAll(
   for (const range of rowGroupRanges(footer, bytes.length)) {
     // A copy of the group's bytes in a buffer of its own, as a store reads them.
     const group = { start: range.start, bytes: new Uint8Array(bytes.subarray(range.start, range.end)) };
-    const segments = split ? splitChunks(group, range) : group;
+    const segments = split ? splitChunks(group, range) : [group];
     for await (const batch of file.rowGroup(range.index, segments, shapeOf(range, columns))) batches.push(rowsOf(batch));
   }
   // Whole or split into column chunks, the decoder found every byte it read among those it was handed.

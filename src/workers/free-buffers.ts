@@ -17,3 +17,9 @@ export function freeBuffers(buffers: ArrayBuffer[]): void {
   port1.close();
   port2.close();
 }
+
+/** The ArrayBuffer a view covers whole, which can be moved or freed as it is; undefined for a view of part of one. */
+export function wholeBuffer(bytes: Uint8Array): ArrayBuffer | undefined {
+  const { buffer } = bytes;
+  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength ? buffer : undefined;
+}

@@ -13,6 +13,7 @@ import { RecordBatchReader, type RecordBatch, type Schema } from 'apache-arrow';
 import { schemaOfIpc } from '../../arrow/ipc.js';
 import { errorMessage, FormatError } from '../../errors.js';
 import type { ByteSource } from '../../store/types.js';
+import { wholeBuffer } from '../../workers/free-buffers.js';
 import { WorkerCrashError, WorkerJobError, WorkerPool, type Job } from '../../workers/pool.js';
 import type { Segment } from './footer.js';
 import { joinColumns } from './join-columns.js';
@@ -84,7 +85,7 @@ export interface DecoderFile {
    * decoder: one segment, or one per column chunk), decoded `spanRows` rows at a time (all at once when
    * left out).
    */
-  rowGroup(index: number, group: Segment | Segment[], shape: GroupShape, signal?: AbortSignal): AsyncGenerator<RecordBatch>;
+  rowGroup(index: number, group: Segment[], shape: GroupShape, signal?: AbortSignal): AsyncGenerator<RecordBatch>;
 }
 
 export interface GroupShape {
@@ -149,11 +150,11 @@ async function runJob(decoders: WorkerPool, source: ByteSource, request: DecodeR
 async function* decodeGroup(
   decoders: WorkerPool,
   { source, file, schema }: { source: ByteSource; file: FileRef; schema: Schema },
-  { index, group, rows, batchSize, spanRows, columns }: GroupShape & { index: number; group: Segment | Segment[] },
+  { index, group, rows, batchSize, spanRows, columns }: GroupShape & { index: number; group: Segment[] },
   signal?: AbortSignal,
 ): AsyncGenerator<RecordBatch> {
   const context = `row group ${index} cannot be decoded`;
-  const segments = (Array.isArray(group) ? group : [group]).map((s) => ({ start: s.start, bytes: ownBuffer(s.bytes) }));
+  const segments = group.map((s) => ({ start: s.start, bytes: ownBuffer(s.bytes) }));
   const request: DecodeRequest = {
     kind: 'decode',
     file,
@@ -217,9 +218,7 @@ async function* serveReads(
  * own (the stores read each range into a fresh one), and it is moved.
  */
 function ownBuffer(bytes: Uint8Array): ArrayBuffer {
-  const { buffer } = bytes;
-  if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) return buffer;
-  return copyOf(bytes);
+  return wholeBuffer(bytes) ?? copyOf(bytes);
 }
 
 /**

@@ -1,7 +1,7 @@
 // In a decode worker: the bytes of one file the worker was handed (its footer, the row group being
 // decoded), served to parquet-wasm as if they were the whole file. A read outside them is asked of the
 // main thread, which alone touches the store.
-import { freeBuffers } from '../../workers/free-buffers.js';
+import { freeBuffers, wholeBuffer } from '../../workers/free-buffers.js';
 
 /** Bytes of the file starting at `start`. */
 export interface HeldSegment {
@@ -101,16 +101,16 @@ export class HeldBytes {
     for (const s of this.list) {
       if (start >= s.start && end <= s.start + s.bytes.byteLength) {
         const whole = start === s.start && end === s.start + s.bytes.byteLength;
-        const own = s.bytes.byteOffset === 0 && s.bytes.buffer.byteLength === s.bytes.byteLength;
+        const own = whole ? wholeBuffer(s.bytes) : undefined;
         // The decoder copies what it reads into its own memory. A whole buffer read once is handed
         // over and let go; one read again (a column chunk, once per span) is lent as it is, not copied.
-        if (whole && own && !s.keep) {
+        if (own && !s.keep) {
           this.remove(s);
-          return Promise.resolve(this.hand(s.bytes.buffer as ArrayBuffer));
+          return Promise.resolve(this.hand(own));
         }
-        if (whole && own) {
+        if (own) {
           this.lent.add(s);
-          return Promise.resolve(s.bytes.buffer as ArrayBuffer);
+          return Promise.resolve(own);
         }
         const part = s.bytes.subarray(start - s.start, end - s.start);
         return Promise.resolve(this.hand(part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength) as ArrayBuffer));

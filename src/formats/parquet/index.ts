@@ -12,7 +12,7 @@ import { checkFooter, readFooter, type RowGroupRange, type Segment } from './foo
 import { columnwiseNames } from './join-columns.js';
 import { SchemaShapes } from './schema-shapes.js';
 import { checkRowGroupPages } from './page-headers.js';
-import { freeBuffers } from '../../workers/free-buffers.js';
+import { freeBuffers, wholeBuffer } from '../../workers/free-buffers.js';
 
 /**
  * A row group is charged DECODE_FOOTPRINT times its compressed size against the budget: the decoder
@@ -109,7 +109,7 @@ async function* readBatches(open: OpenFile, options: BatchOptions): AsyncGenerat
         const range = ranges[index]!;
         const shape = groupShape(range, options.maxRows, options.rowMultiple);
         if (range.end - range.start > COLUMNWISE_ABOVE_BYTES) shape.columns = open.columns;
-        yield* file.rowGroup(index, shape.columns ? splitChunks(segment, range) : segment, shape, signal);
+        yield* file.rowGroup(index, shape.columns ? splitChunks(segment, range) : [segment], shape, signal);
         // A large next row group is fetched only once this one is decoded: two at once cost too much.
         if (hasNext && !next) next = fetchGroup(open, index + 1, signal);
       } finally {
@@ -141,8 +141,8 @@ export function splitChunks(group: Segment, range: RowGroupRange): Segment[] {
     parts.push({ start: chunk.start, bytes: new Uint8Array(group.bytes.subarray(chunk.start - group.start, chunk.end - group.start)) });
     end = chunk.end;
   }
-  const { bytes } = group;
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) freeBuffers([bytes.buffer as ArrayBuffer]);
+  const whole = wholeBuffer(group.bytes);
+  if (whole) freeBuffers([whole]);
   return parts;
 }
 
