@@ -8,6 +8,7 @@ import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { specValidatorPlugin } from './spec-validator.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -19,6 +20,7 @@ export async function bundle({ entry = 'src/main.ts', outdir, version, minify = 
   // decoder ran in workers has none.
   const worker = join(dirname(entry), 'formats/parquet/decode-worker.ts');
   const entryPoints = { main: entry, ...(existsSync(worker) ? { 'parquet-worker': worker } : {}) };
+  const validator = await specValidatorPlugin(dirname(entry));
   await build({
     entryPoints,
     outdir,
@@ -35,6 +37,7 @@ export async function bundle({ entry = 'src/main.ts', outdir, version, minify = 
     sourcemap: false,
     logLevel: 'warning',
     define: { __PLUGIN_VERSION__: JSON.stringify(version) },
+    plugins: validator ? [validator] : [],
     // Some CommonJS dependencies call require() for Node built-ins; give the ESM bundle one.
     banner: { js: "import { createRequire as __cqCreateRequire } from 'node:module'; const require = __cqCreateRequire(import.meta.url);" },
   });

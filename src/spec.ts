@@ -1,8 +1,9 @@
 // The plugin spec: one JSON Schema (served by GetSpecSchema and used by Init to validate), the typed
 // view of it, defaults, and validation messages that name every bad field.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { resolveCsv, type CsvOptions, type CsvSpec } from './spec-csv.js';
 import { specSchema, type FileType } from './spec-schema.js';
+import { compileSpecValidator } from './spec-validator.js';
 import { accessProblems, resolveAccess, type AccessOptions, type AccessSpec } from './spec-access.js';
 import { layoutProblems, resolveLayout, type TableLayout, type TablesSpec } from './spec-tables.js';
 import { declaredProblems, resolveDeclared, type DeclaredSchemas, type DeclaredSpec } from './spec-declared.js';
@@ -67,10 +68,10 @@ export { specSchema };
 /** Fields whose values must never be logged or echoed in an error. */
 export const SECRET_FIELDS = ['secret_access_key', 'session_token', 'sse_customer_key'] as const;
 
-// Compiled on first use: compiling at import time would slow every start of the plugin.
-let validator: ValidateFunction<Spec> | undefined;
+// Made on first use (compiled from sources, precompiled in the bundle): `version` and discovery never need it.
+let validator: ValidateFunction | undefined;
 function validate(value: unknown): value is Spec {
-  validator ??= new Ajv({ allErrors: true, strict: true, strictSchema: false }).compile(specSchema);
+  validator ??= compileSpecValidator();
   return validator(value);
 }
 
