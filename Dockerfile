@@ -69,6 +69,11 @@ LABEL org.opencontainers.image.title="cq-source-s3" \
 # disk, so the container runs with a read-only root filesystem), dated SOURCE_DATE_EPOCH.
 COPY --from=builder /out/ /
 
+# At most two glibc malloc arenas: the main thread and the decoder worker otherwise each get a 64 MB
+# arena that keeps freed Parquet row groups resident (peak RSS on a 1 GB Parquet file 385-401 MB ->
+# 354-363 MB, same throughput; one arena saves ~50 MB but costs 10-15% throughput).
+ENV MALLOC_ARENA_MAX=2
+
 USER 65532:65532
 EXPOSE 7777
 ENTRYPOINT ["/nodejs/bin/node", "/app/main.js"]
