@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import type { RecordBatch } from 'apache-arrow';
 import { openDecoder, type GroupShape } from '../src/formats/parquet/decoder.js';
 import { rowGroupRanges } from '../src/formats/parquet/footer.js';
-import { groupShape, openParquet, splitChunks } from '../src/formats/parquet/index.js';
+import { columnChunkRanges, groupShape, openParquet } from '../src/formats/parquet/index.js';
 import { columnwiseNames } from '../src/formats/parquet/join-columns.js';
 import { ByteBudget } from '../src/util/byte-budget.js';
 import { ALL_TYPES_ROW_COUNT, ALL_TYPES_SQL, closeFixtures, parquetFromSql } from './support/fixtures.js';
@@ -44,9 +44,10 @@ async function decodeAll(
   const columns = columnwiseNames(file.schema);
   const batches: string[][] = [];
   for (const range of rowGroupRanges(footer, bytes.length)) {
-    // A copy of the group's bytes in a buffer of its own, as a store reads them.
-    const group = { start: range.start, bytes: new Uint8Array(bytes.subarray(range.start, range.end)) };
-    const segments = split ? splitChunks(group, range) : [group];
+    // Copies of the group's bytes (or of each column chunk's) in buffers of their own, as a store reads them.
+    const parts = (split && columnChunkRanges(range)) || [range];
+    const segments = parts.map(({ start, end }) => ({ start, bytes: new Uint8Array(bytes.subarray(start, end)) }));
+    if (split) assert.ok(segments.length > 1, 'the row group is read one column chunk at a time');
     for await (const batch of file.rowGroup(range.index, segments, shapeOf(range, columns))) batches.push(rowsOf(batch));
   }
   // Whole or split into column chunks, the decoder found every byte it read among those it was handed.

@@ -1,8 +1,8 @@
 // Parquet as a FileFormat: the footer first (one ranged GET of the tail, usually), then one row group
-// at a time, fetched whole in JavaScript (the next one prefetched while the current one decodes) and
-// decoded in a worker thread (decoder.ts) from the bytes handed to it. A read that fails after retries
-// fails the file before any row of that row group is emitted, and the budget bounds the row groups
-// held at once across every file.
+// at a time, fetched whole in JavaScript (a small one in one GET, the next one prefetched while the
+// current one decodes; a large one column chunk by column chunk) and decoded in a worker thread
+// (decoder.ts) from the bytes handed to it. A read that fails after retries fails the file before any
+// row of that row group is emitted, and the budget bounds the row groups held at once across every file.
 import type { RecordBatch } from 'apache-arrow';
 import type { ByteSource } from '../../store/types.js';
 import type { ByteBudget } from '../../util/byte-budget.js';
@@ -11,8 +11,8 @@ import { openDecoder, type DecoderFile, type GroupShape } from './decoder.js';
 import { checkFooter, readFooter, type RowGroupRange, type Segment } from './footer.js';
 import { columnwiseNames } from './join-columns.js';
 import { SchemaShapes } from './schema-shapes.js';
-import { checkRowGroupPages } from './page-headers.js';
-import { freeBuffers, wholeBuffer } from '../../workers/free-buffers.js';
+import { checkFetchedPages } from './page-headers.js';
+import { mapLimit } from '../../util/limit.js';
 
 /**
  * A row group is charged DECODE_FOOTPRINT times its compressed size against the budget: the decoder
@@ -73,23 +73,37 @@ interface OpenFile {
 }
 
 interface FetchedGroup {
-  segment: Segment;
+  /** The row group's bytes: one buffer, or one per column chunk (see columnChunkRanges). */
+  segments: Segment[];
   release: () => void;
 }
 
-async function fetchGroup({ source, ranges, budget }: OpenFile, index: number, signal?: AbortSignal): Promise<FetchedGroup> {
-  const range = ranges[index]!;
+/** Column chunks of a large row group are read this many at a time. */
+const CHUNK_READS_AT_ONCE = 4;
+
+async function fetchGroup(open: OpenFile, index: number, signal?: AbortSignal): Promise<FetchedGroup> {
+  const range = open.ranges[index]!;
   const { start, end } = range;
-  const release = await budget.acquire(DECODE_FOOTPRINT * (end - start), signal);
+  const release = await open.budget.acquire(DECODE_FOOTPRINT * (end - start), signal);
   try {
-    const bytes = await source.read(start, end, signal);
+    const chunks = columnwise(open, range) ? columnChunkRanges(range) : undefined;
+    const parts = chunks ?? [{ start, end }];
+    const segments = await mapLimit(parts, CHUNK_READS_AT_ONCE, async (part) => ({
+      start: part.start,
+      bytes: await open.source.read(part.start, part.end, signal),
+    }));
     // Every page header is checked (sizes, CRCs) before a byte of the row group reaches the decoder.
-    checkRowGroupPages(bytes, start, range, { maxPageBytes: budget.capacity });
-    return { segment: { start, bytes }, release };
+    checkFetchedPages(segments, range, { maxPageBytes: open.budget.capacity });
+    return { segments, release };
   } catch (err) {
     release();
     throw err;
   }
+}
+
+/** Whether a row group is decoded one column at a time: a large one, when the schema allows it. */
+function columnwise(open: OpenFile, range: RowGroupRange): boolean {
+  return open.columns !== undefined && range.end - range.start > COLUMNWISE_ABOVE_BYTES;
 }
 
 async function* readBatches(open: OpenFile, options: BatchOptions): AsyncGenerator<RecordBatch> {
@@ -98,7 +112,7 @@ async function* readBatches(open: OpenFile, options: BatchOptions): AsyncGenerat
   let next = ranges.length > 0 ? fetchGroup(open, 0, signal) : undefined;
   try {
     for (let index = 0; index < ranges.length; index++) {
-      const { segment, release } = await next!;
+      const { segments, release } = await next!;
       const hasNext = index + 1 < ranges.length;
       const small = hasNext && ranges[index + 1]!.end - ranges[index + 1]!.start <= PREFETCH_MAX_BYTES;
       next = small ? fetchGroup(open, index + 1, signal) : undefined;
@@ -108,8 +122,8 @@ async function* readBatches(open: OpenFile, options: BatchOptions): AsyncGenerat
         // The bytes are moved to the decoder; the budget is released once it has decoded them.
         const range = ranges[index]!;
         const shape = groupShape(range, options.maxRows, options.rowMultiple);
-        if (range.end - range.start > COLUMNWISE_ABOVE_BYTES) shape.columns = open.columns;
-        yield* file.rowGroup(index, shape.columns ? splitChunks(segment, range) : [segment], shape, signal);
+        if (columnwise(open, range)) shape.columns = open.columns;
+        yield* file.rowGroup(index, segments, shape, signal);
         // A large next row group is fetched only once this one is decoded: two at once cost too much.
         if (hasNext && !next) next = fetchGroup(open, index + 1, signal);
       } finally {
@@ -126,24 +140,21 @@ async function* readBatches(open: OpenFile, options: BatchOptions): AsyncGenerat
 }
 
 /**
- * The row group as one buffer per column chunk, for a decoder that reads it column by column (whole
- * rows, it asks for the whole group at once): each chunk is then lent to it as it is, and freed once
- * read for the last time, instead of copied out of the group for every read (see decode-worker.ts).
- * One GET still fetches the group; splitting it costs one copy, and the group's own buffer is freed at once.
+ * The byte ranges of a row group's column chunks in file order, for a decoder that reads it column by
+ * column (whole rows, it asks for the whole group at once): each chunk is read into a buffer of its
+ * own, lent to the decoder as it is and freed once read for the last time, instead of copied out of
+ * the group for every read (see decode-worker.ts). Reading the chunks one by one, rather than the group
+ * in one GET and split, never holds the group twice. Undefined when chunks overlap (one buffer must
+ * then serve them all).
  */
-export function splitChunks(group: Segment, range: RowGroupRange): Segment[] {
+export function columnChunkRanges(range: RowGroupRange): { start: number; end: number }[] | undefined {
   const chunks = [...range.chunks].sort((a, b) => a.start - b.start);
-  const parts: Segment[] = [];
-  let end = group.start;
+  let end = range.start;
   for (const chunk of chunks) {
-    if (chunk.start < end) return [group]; // overlapping chunks: one buffer serves them all
-    // A copy (not slice(), which on a Node Buffer is a view of the same memory).
-    parts.push({ start: chunk.start, bytes: new Uint8Array(group.bytes.subarray(chunk.start - group.start, chunk.end - group.start)) });
+    if (chunk.start < end) return undefined;
     end = chunk.end;
   }
-  const whole = wholeBuffer(group.bytes);
-  if (whole) freeBuffers([whole]);
-  return parts;
+  return chunks.filter((chunk) => chunk.end > chunk.start).map(({ start, end }) => ({ start, end }));
 }
 
 /** A row group's batch and span sizes (see groupBatchSize and SPAN_BYTES). */

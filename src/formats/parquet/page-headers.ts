@@ -42,10 +42,16 @@ interface ChunkTally {
  * naming the row group, column and page; never anything else.
  */
 export function checkRowGroupPages(bytes: Uint8Array, rowGroupStart: number, group: CheckedRowGroup, limits: PageLimits): void {
+  checkFetchedPages([{ start: rowGroupStart, bytes }], group, limits);
+}
+
+/** As checkRowGroupPages, for a row group fetched as several buffers (one per column chunk, or one in all). */
+export function checkFetchedPages(segments: { start: number; bytes: Uint8Array }[], group: CheckedRowGroup, limits: PageLimits): void {
   for (const chunk of group.chunks) {
     const where = `row group ${group.index}, column ${chunk.column}`;
+    const segment = segments.find((s) => s.start <= chunk.start && chunk.end <= s.start + s.bytes.length) ?? segments[0]!;
     try {
-      checkChunkPages(bytes, rowGroupStart, chunk, group.rows, where, limits);
+      checkChunkPages(segment.bytes, segment.start, chunk, group.rows, where, limits);
     } catch (err) {
       if (err instanceof FormatError) throw err;
       fail(`${where}: ${errorMessage(err)}`);

@@ -15,7 +15,7 @@ export type DecodeRequest =
   | { kind: 'open'; file: FileRef }
   /**
    * Row group `index` of the file, whose column chunks are `group` (fetched whole by the main thread,
-   * one buffer or one per column chunk: see splitChunks in index.ts), as `batch` notes of at most
+   * one buffer or one per column chunk: see columnChunkRanges in index.ts), as `batch` notes of at most
    * `batchSize` rows; at most `window` of them unacknowledged at once. The decoder decodes `spanRows`
    * rows at a time (a multiple of `batchSize`), each span from the same bytes.
    */
